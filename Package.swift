@@ -1,0 +1,38 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Kernels and the engine run 100-300x slower unoptimised, which would make `swift test`
+// crawl; they are compiled with -O even in debug builds.
+let optimizedSwift: [SwiftSetting] = [.unsafeFlags(["-O"])]
+let optimizedC: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
+
+let package = Package(
+    name: "moeseg",
+    products: [
+        .executable(name: "moeseg", targets: ["moeseg"]),
+        .library(name: "Engine", targets: ["Engine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "CKernels", cSettings: optimizedC + [.define("_GNU_SOURCE")]),
+        .target(name: "Engine",
+                dependencies: ["COpenBLAS", "CKernels",
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                swiftSettings: optimizedSwift),
+        .target(name: "Recording", swiftSettings: optimizedSwift),
+        .target(name: "Scenes", swiftSettings: optimizedSwift),
+        .target(name: "Sensors", dependencies: ["Recording", "Scenes"], swiftSettings: optimizedSwift),
+        .executableTarget(name: "moeseg",
+                          dependencies: ["Engine", "Recording", "Scenes", "Sensors",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels"]),
+        .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
+        .testTarget(name: "ScenesTests", dependencies: ["Scenes"]),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Recording", "Scenes"]),
+    ]
+)

@@ -1,0 +1,111 @@
+// Hot inference kernels that Swift cannot vectorise well. Every function has a portable
+// scalar path and an AVX2+FMA path chosen at run time (see ck_cpu_features), so the binary
+// runs on any x86-64 and on ARM. All tensors are fp32, one image, NCHW, C-contiguous.
+// Range arguments ([c_begin, c_end), [row_begin, row_end)) let callers split work across
+// their own threads; the kernels never start threads and never allocate.
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Bit set of CPU features the dispatcher found (1 = AVX2 and FMA usable).
+int ck_cpu_features(void);
+/// Forces the scalar path (0) or automatic dispatch (1); tests compare both.
+void ck_set_dispatch(int automatic);
+
+/// Activation fused into a kernel's epilogue.
+typedef enum {
+    CK_ACT_NONE = 0,
+    CK_ACT_RELU = 1,         // max(x, 0)
+    CK_ACT_CLIP = 2,         // min(max(x, a), b)
+    CK_ACT_HARDSWISH = 3,    // x * clip(x/6 + 0.5, 0, 1)
+    CK_ACT_HARDSIGMOID = 4,  // clip(a*x + b, 0, 1)
+    CK_ACT_SIGMOID = 5,      // 1 / (1 + exp(-x))
+    CK_ACT_LEAKYRELU = 6     // x >= 0 ? x : a*x
+} ck_act_kind;
+
+typedef struct {
+    int kind;   // ck_act_kind
+    float a;
+    float b;
+} ck_activation;
+
+/// Geometry of a 2-D convolution or pooling window.
+typedef struct {
+    int channels, in_h, in_w;      // input C, H, W (for conv: input channels of one group)
+    int out_h, out_w;
+    int kernel_h, kernel_w;
+    int stride_h, stride_w;
+    int pad_top, pad_left;         // bottom/right padding follows from out_h/out_w
+    int dilation_h, dilation_w;
+} ck_window;
+
+/// Depthwise convolution (groups == channels, one filter per channel) for channels
+/// [c_begin, c_end): out[c] = act(conv(in[c], weight[c]) + bias[c] (+ residual[c])).
+/// weight is [C][kernel_h][kernel_w]; bias and residual may be NULL; residual has out's shape.
+void ck_depthwise_conv2d(const float *in, const float *weight, const float *bias,
+                         const float *residual, float *out, const ck_window *win,
+                         int c_begin, int c_end, ck_activation act);
+
+/// im2col for rows [row_begin, row_end) of the column matrix, whose rows are
+/// (c, kh, kw) in that order (row = (c*kernel_h + kh)*kernel_w + kw) and whose columns are
+/// output pixels (oh*out_w + ow). Out-of-image taps are 0. col has out_h*out_w columns.
+void ck_im2col(const float *in, float *col, const ck_window *win, int row_begin, int row_end);
+
+/// In-place epilogue for channels [c_begin, c_end) of a [C][spatial] buffer:
+/// x = act(x + bias[c] (+ residual[c][i])). bias and residual may be NULL.
+void ck_bias_activation(float *data, int spatial, const float *bias, const float *residual,
+                        int c_begin, int c_end, ck_activation act);
+
+/// Element-wise activation over n values (in may equal out).
+void ck_activation_apply(const float *in, float *out, size_t n, ck_activation act);
+
+/// Max pooling for channels [c_begin, c_end); padding never wins (treated as -inf).
+void ck_maxpool2d(const float *in, float *out, const ck_window *win, int c_begin, int c_end);
+
+/// Average pooling for channels [c_begin, c_end); count_include_pad as in ONNX AveragePool.
+void ck_avgpool2d(const float *in, float *out, const ck_window *win, int count_include_pad,
+                  int c_begin, int c_end);
+
+/// Mean of each channel's spatial values: out[c] = mean(in[c][0..<spatial]).
+void ck_global_avgpool(const float *in, float *out, int spatial, int c_begin, int c_end);
+
+/// Bilinear resize of channels [c_begin, c_end) of a [C][in_h][in_w] tensor to
+/// [C][out_h][out_w] from precomputed tables (built once per shape by the caller):
+/// out[y][x] = lerp_y(lerp_x(in[y0[y]][x0[x]], in[y0[y]][x1[x]], wx[x]), same for y1[y], wy[y])
+/// where lerp(a, b, w) = a + w*(b - a).
+void ck_resize_bilinear(const float *in, float *out, int in_h, int in_w, int out_h, int out_w,
+                        const int32_t *y0, const int32_t *y1, const float *wy,
+                        const int32_t *x0, const int32_t *x1, const float *wx,
+                        int c_begin, int c_end);
+
+/// Nearest resize from precomputed source indices (ys: out_h entries, xs: out_w entries).
+void ck_resize_nearest(const float *in, float *out, int in_h, int in_w, int out_h, int out_w,
+                       const int32_t *ys, const int32_t *xs, int c_begin, int c_end);
+
+/// out[c][i] = in[c][i] * scale[c] for channels [c_begin, c_end) (squeeze-excitation).
+void ck_channel_scale(const float *in, const float *scale, float *out, int spatial,
+                      int c_begin, int c_end);
+
+/// Binary element-wise kinds.
+typedef enum { CK_ADD = 0, CK_SUB = 1, CK_MUL = 2, CK_DIV = 3 } ck_binary_kind;
+
+/// out[i] = a[i] op b[i] for i in [0, n).
+void ck_binary_same(const float *a, const float *b, float *out, size_t n, int kind);
+/// out[i] = a[i] op s (scalar_on_left != 0: s op a[i]).
+void ck_binary_scalar(const float *a, float s, float *out, size_t n, int kind, int scalar_on_left);
+
+/// Numerically stable softmax over `axis_len` contiguous values, for `outer` groups,
+/// where each group's elements are `inner` apart:
+/// element (o, k, i) lives at o*axis_len*inner + k*inner + i.
+void ck_softmax(const float *in, float *out, int outer, int axis_len, int inner);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1 @@
+// Filled by the MCAP work (issue 3).

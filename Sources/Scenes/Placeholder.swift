@@ -1,0 +1,1 @@
+// Filled by the scene generator work (issue 3).

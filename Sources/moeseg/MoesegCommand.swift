@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The moeseg command line: one binary for the daemon and every offline tool.
+@main
+struct Moeseg: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "moeseg",
+        abstract: "Mixture-of-experts semantic segmentation with uncertainty, on the CPU.",
+        subcommands: [])
+}
