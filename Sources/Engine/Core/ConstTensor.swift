@@ -1,0 +1,92 @@
+/// Element types the engine understands. Runtime tensors are always `float32`; integer and
+/// boolean tensors exist only at load time, in the shape computations that get folded away.
+public enum DType: String, Sendable, Equatable {
+    case float32, int64, bool
+}
+
+/// A load-time tensor with known contents: an initializer, a folded constant, or the value
+/// of a shape computation.
+struct ConstTensor: Sendable, Equatable {
+    enum Storage: Sendable, Equatable {
+        case float([Float])
+        case int([Int64])
+    }
+
+    var shape: [Int]
+    var dtype: DType
+    var storage: Storage
+
+    init(floats: [Float], shape: [Int]) {
+        precondition(floats.count == shape.reduce(1, *))
+        self.shape = shape
+        self.dtype = .float32
+        self.storage = .float(floats)
+    }
+
+    init(ints: [Int64], shape: [Int], dtype: DType = .int64) {
+        precondition(ints.count == shape.reduce(1, *))
+        self.shape = shape
+        self.dtype = dtype
+        self.storage = .int(ints)
+    }
+
+    var count: Int { shape.reduce(1, *) }
+
+    /// Values as floats (integers converted).
+    var floats: [Float] {
+        switch storage {
+        case .float(let v): v
+        case .int(let v): v.map { Float($0) }
+        }
+    }
+
+    /// Values as integers (floats truncated toward zero, as ONNX Cast does).
+    var ints: [Int64] {
+        switch storage {
+        case .int(let v): v
+        case .float(let v): v.map { $0.isFinite ? Int64(clamping: Int($0)) : 0 }
+        }
+    }
+
+    /// The tensor viewed with another shape of the same element count.
+    func reshaped(_ newShape: [Int]) -> ConstTensor {
+        var copy = self
+        copy.shape = newShape
+        return copy
+    }
+
+    var info: ValueInfo { ValueInfo(shape: shape, dtype: dtype) }
+}
+
+/// Shape and element type of a graph value.
+public struct ValueInfo: Sendable, Equatable, CustomStringConvertible {
+    public var shape: [Int]
+    public var dtype: DType
+
+    public init(shape: [Int], dtype: DType = .float32) {
+        self.shape = shape
+        self.dtype = dtype
+    }
+
+    public var count: Int { shape.reduce(1, *) }
+
+    /// Largest tensor the engine accepts (2^28 elements, 1 GiB of floats): anything bigger
+    /// in a segmentation model is a corrupt file, and checking it keeps shape arithmetic
+    /// from overflowing.
+    public static let maxElements = 1 << 28
+
+    /// Element count of `shape`, or nil when a dimension is negative or the product
+    /// exceeds `maxElements`.
+    static func checkedCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for d in shape {
+            guard d >= 0, d <= maxElements else { return nil }
+            let (p, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, p <= maxElements else { return nil }
+            count = p
+        }
+        return count
+    }
+
+    public var description: String { "\(dtype.rawValue)[\(shape.map(String.init).joined(separator: "x"))]" }
+}

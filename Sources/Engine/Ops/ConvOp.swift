@@ -1,0 +1,209 @@
+import COpenBLAS
+import CKernels
+
+/// 2-D convolution (any groups, strides, dilations, pads), with an optional fused residual
+/// input and activation epilogue (see GraphRewrites). Weights are constant and prepared once.
+enum ConvOp: Operator {
+    static let opTypes = ["Conv"]
+
+    static func inferShapes(_ ctx: OpContext) throws -> [ValueInfo] {
+        let x = try ctx.info(0), w = try ctx.info(1)
+        guard x.shape.count == 4, w.shape.count == 4 else {
+            throw ctx.fail("only 2-D convolutions (4-D tensors) are supported, got input \(x.shape) and weights \(w.shape)")
+        }
+        let group = try ctx.int("group", 1)
+        guard group >= 1, x.shape[1] % group == 0, w.shape[0] % group == 0, w.shape[1] * group == x.shape[1] else {
+            throw EngineError.shapeMismatch("node \(ctx.label): \(x.shape[1]) input channels do not fit weights \(w.shape) with group \(group)")
+        }
+        if ctx.has(2) {
+            let b = try ctx.info(2)
+            guard b.count == w.shape[0] else { throw EngineError.shapeMismatch("node \(ctx.label): bias has \(b.count) values for \(w.shape[0]) filters") }
+        }
+        let g = try ConvGeometry(ctx, inH: x.shape[2], inW: x.shape[3], kernel: (w.shape[2], w.shape[3]))
+        if let ks = try? ctx.ints("kernel_shape"), ks != [w.shape[2], w.shape[3]] {
+            throw EngineError.shapeMismatch("node \(ctx.label): kernel_shape \(ks) disagrees with weights \(w.shape)")
+        }
+        return [ValueInfo(shape: [x.shape[0], w.shape[0], g.outH, g.outW])]
+    }
+
+    static func flops(_ ctx: OpContext, outputs: [ValueInfo]) -> Int {
+        guard let w = try? ctx.info(1) else { return 0 }
+        return 2 * outputs[0].count * w.shape[1] * w.shape[2] * w.shape[3]
+    }
+
+    static func makeKernel(_ ctx: OpContext, outputs: [ValueInfo]) throws -> BoundKernel {
+        let x = try ctx.info(0)
+        let w = try ctx.requireConstant(1, "the weight tensor")
+        let bias = ctx.has(2) ? try ctx.requireConstant(2, "the bias").floats : nil
+        var act = ActivationSpec.none
+        if case .int(let kind)? = ctx.attributes.values[GraphRewrites.activationKind] {
+            act = ActivationSpec(kind: ck_act_kind(rawValue: UInt32(kind)),
+                                 a: try ctx.float(GraphRewrites.activationA, 0), b: try ctx.float(GraphRewrites.activationB, 0))
+        }
+        let geometry = try ConvGeometry(ctx, inH: x.shape[2], inW: x.shape[3], kernel: (w.shape[2], w.shape[3]))
+        return ConvKernel(ctx, batch: x.shape[0], inChannels: x.shape[1], filters: w.shape[0],
+                          group: try ctx.int("group", 1), geometry: geometry, weights: w.floats,
+                          bias: bias, activation: act, hasResidual: ctx.has(3))
+    }
+}
+
+final class ConvKernel: BoundKernel, @unchecked Sendable {
+    enum Mode { case depthwise, pointwise, im2col }
+
+    let mode: Mode
+    let batch: Int, inChannels: Int, filters: Int, group: Int
+    let geometry: ConvGeometry
+    let weights: [Float]
+    let bias: [Float]
+    let activation: ActivationSpec
+    let hasResidual: Bool
+    /// Rows of the im2col matrix (input channels per group × kernel taps).
+    let k: Int
+    /// Output rows per im2col tile, so that a tile's column matrix stays cache-sized.
+    let tileRows: Int
+
+    init(_ ctx: OpContext, batch: Int, inChannels: Int, filters: Int, group: Int,
+         geometry: ConvGeometry, weights: [Float], bias: [Float]?, activation: ActivationSpec, hasResidual: Bool) {
+        self.batch = batch
+        self.inChannels = inChannels
+        self.filters = filters
+        self.group = group
+        self.geometry = geometry
+        self.weights = weights
+        self.bias = bias ?? [Float](repeating: 0, count: filters)
+        self.activation = activation
+        self.hasResidual = hasResidual
+        let g = geometry
+        k = (inChannels / group) * g.kernel.h * g.kernel.w
+        if group == inChannels && filters == inChannels && group > 1 {
+            mode = .depthwise
+        } else if g.kernel == (1, 1) && g.stride == (1, 1) && g.padTop + g.padLeft + g.padBottom + g.padRight == 0 {
+            mode = .pointwise
+        } else {
+            mode = .im2col
+        }
+        let budget = 1 << 20
+        tileRows = max(1, min(g.outH, budget / max(1, k * g.outW)))
+        super.init(ctx, consumed: [1, 2])
+    }
+
+    override var scratchPerThread: Int { mode == .im2col ? k * tileRows * geometry.outW : 0 }
+
+    override func run(pool: ThreadPool) {
+        let g = geometry
+        let inPlane = inChannels * g.inH * g.inW, outPlane = filters * g.outH * g.outW
+        for n in 0..<batch {
+            let x = inputs[0]! + n * inPlane, y = outputs[0] + n * outPlane
+            let r = hasResidual ? inputs[3]! + n * outPlane : nil
+            switch mode {
+            case .depthwise: runDepthwise(x, y, r, pool)
+            case .pointwise: runPointwise(x, y, r, pool)
+            case .im2col: runIm2col(x, y, r, pool)
+            }
+        }
+    }
+
+    private func runDepthwise(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                              _ r: UnsafeMutablePointer<Float>?, _ pool: ThreadPool) {
+        var win = geometry.window(channels: inChannels)
+        let act = activation.c
+        weights.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                pool.split(inChannels, cost: geometry.outH * geometry.outW * geometry.kernel.h * geometry.kernel.w) { c in
+                    ck_depthwise_conv2d(x, w.baseAddress, b.baseAddress, r, y, &win,
+                                        Int32(c.lowerBound), Int32(c.upperBound), act)
+                }
+            }
+        }
+    }
+
+    /// Bias, residual and activation for output columns [col, col + count) of filters
+    /// [m0, m1), while those columns are still in cache.
+    private func epilogue(_ y: UnsafeMutablePointer<Float>, _ r: UnsafeMutablePointer<Float>?,
+                          _ b: UnsafePointer<Float>, m0: Int, m1: Int, col: Int, count: Int) {
+        let spatial = geometry.outH * geometry.outW, act = activation.c
+        if count == spatial {
+            ck_bias_activation(y, Int32(spatial), b, r, Int32(m0), Int32(m1), act)
+            return
+        }
+        for m in m0..<m1 {
+            ck_bias_activation(y + m * spatial + col, Int32(count), b + m, r.map { $0 + m * spatial + col }, 0, 1, act)
+        }
+    }
+
+    /// Splits a GEMM's M×N output between threads along its larger dimension.
+    private static func split(m: Int, n: Int, part: Int, parts: Int) -> (m: Range<Int>, n: Range<Int>) {
+        if n >= m * 2 || m < parts * 8 {
+            let step = ((n + parts - 1) / parts + 15) / 16 * 16
+            return (0..<m, min(n, part * step)..<min(n, (part + 1) * step))
+        }
+        return ((m * part / parts)..<(m * (part + 1) / parts), 0..<n)
+    }
+
+    private func runPointwise(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                              _ r: UnsafeMutablePointer<Float>?, _ pool: ThreadPool) {
+        let hw = geometry.outH * geometry.outW
+        let mg = filters / group, kg = inChannels / group
+        let parts = (filters * hw * kg < 65_536) ? 1 : pool.threads
+        weights.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                let work = { (part: Int) in
+                    guard part < parts else { return }
+                    for gi in 0..<self.group {
+                        let s = ConvKernel.split(m: mg, n: hw, part: part, parts: parts)
+                        guard !s.m.isEmpty, !s.n.isEmpty else { continue }
+                        let m0 = gi * mg + s.m.lowerBound
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(s.m.count), Int32(s.n.count), Int32(kg),
+                                    1, w.baseAddress! + m0 * kg, Int32(kg),
+                                    x + gi * kg * hw + s.n.lowerBound, Int32(hw), 0,
+                                    y + m0 * hw + s.n.lowerBound, Int32(hw))
+                        self.epilogue(y, r, b.baseAddress!, m0: m0, m1: m0 + s.m.count, col: s.n.lowerBound, count: s.n.count)
+                    }
+                }
+                if parts == 1 { work(0) } else { pool.run(work) }
+            }
+        }
+    }
+
+    private func runIm2col(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                           _ r: UnsafeMutablePointer<Float>?, _ pool: ThreadPool) {
+        let g = geometry
+        let hw = g.outH * g.outW
+        let mg = filters / group, cg = inChannels / group
+        let tiles = (g.outH + tileRows - 1) / tileRows
+        let threads = (filters * hw * k < 65_536) ? 1 : pool.threads
+        weights.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                let work = { (t: Int) in
+                    guard t < threads else { return }
+                    let col = self.scratch[t]
+                    // Enough tiles: each thread takes whole tiles. Otherwise every thread
+                    // builds the tile and computes its share of the filters.
+                    let byTiles = tiles >= threads
+                    for gi in 0..<self.group {
+                        for tile in 0..<tiles where !byTiles || tile % threads == t {
+                            let oh0 = tile * self.tileRows, oh1 = min(g.outH, oh0 + self.tileRows)
+                            let cols = (oh1 - oh0) * g.outW
+                            // The tile as a window of its own: skip input rows above it.
+                            let firstRow = oh0 * g.stride.h - g.padTop
+                            let skip = max(0, firstRow)
+                            var win = g.window(channels: cg)
+                            win.out_h = Int32(oh1 - oh0)
+                            win.pad_top = Int32(max(0, -firstRow))
+                            win.in_h = Int32(g.inH - skip)
+                            ck_im2col(x + gi * cg * g.inH * g.inW + skip * g.inW, col, &win, 0, Int32(self.k))
+                            let ms = byTiles ? 0..<mg : (mg * t / threads)..<(mg * (t + 1) / threads)
+                            guard !ms.isEmpty else { continue }
+                            let m0 = gi * mg + ms.lowerBound
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(ms.count), Int32(cols), Int32(self.k),
+                                        1, w.baseAddress! + m0 * self.k, Int32(self.k), col, Int32(cols), 0,
+                                        y + m0 * hw + oh0 * g.outW, Int32(hw))
+                            self.epilogue(y, r, b.baseAddress!, m0: m0, m1: m0 + ms.count, col: oh0 * g.outW, count: cols)
+                        }
+                    }
+                }
+                if threads == 1 { work(0) } else { pool.run(work) }
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import NumPyIO
+
+/// One conformance case under Tests/Fixtures/engine: an ONNX model, its input(s) and the
+/// outputs onnxruntime computed for them (made by tools/export_fixtures.py).
+struct FixtureCase: CustomStringConvertible, Sendable {
+    let name: String
+    let directory: URL
+    let outputs: [String]
+    let argmaxAxis: Int?
+
+    var description: String { name }
+    var model: String { directory.appendingPathComponent("model.onnx").path }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/engine")
+
+    /// Every case directory, sorted by name.
+    static func all() -> [FixtureCase] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.sorted().compactMap { name in
+            let dir = root.appendingPathComponent(name)
+            guard let data = try? Data(contentsOf: dir.appendingPathComponent("case.json")),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            return FixtureCase(name: name, directory: dir, outputs: json["outputs"] as? [String] ?? [],
+                               argmaxAxis: json["argmax_axis"] as? Int)
+        }
+    }
+
+    /// The input arrays, by graph input name when the case has several.
+    func inputs() throws -> [String: NumPyArray] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        var result: [String: NumPyArray] = [:]
+        if files.contains("input.npy") {
+            result[""] = try NumPyArray(contentsOf: directory.appendingPathComponent("input.npy"))
+        }
+        for file in files where file.hasPrefix("input_") && file.hasSuffix(".npy") {
+            let stem = String(file.dropFirst("input_".count).dropLast(4))
+            result[stem] = try NumPyArray(contentsOf: directory.appendingPathComponent(file))
+        }
+        return result
+    }
+
+    func expected(_ output: String) throws -> NumPyArray {
+        try NumPyArray(contentsOf: directory.appendingPathComponent("expected/\(NumPyArray.fileStem(for: output)).npy"))
+    }
+}
