@@ -49,13 +49,16 @@ typedef struct {
 /// Depthwise convolution (groups == channels, one filter per channel) for channels
 /// [c_begin, c_end): out[c] = act(conv(in[c], weight[c]) + bias[c] (+ residual[c])).
 /// weight is [C][kernel_h][kernel_w]; bias and residual may be NULL; residual has out's shape.
+/// in, weight, bias, residual and out all point at channel 0 (channel c is read and written at
+/// its own offset). residual may alias out (in-place residual add); in must not overlap out.
 void ck_depthwise_conv2d(const float *in, const float *weight, const float *bias,
                          const float *residual, float *out, const ck_window *win,
                          int c_begin, int c_end, ck_activation act);
 
 /// im2col for rows [row_begin, row_end) of the column matrix, whose rows are
 /// (c, kh, kw) in that order (row = (c*kernel_h + kh)*kernel_w + kw) and whose columns are
-/// output pixels (oh*out_w + ow). Out-of-image taps are 0. col has out_h*out_w columns.
+/// output pixels (oh*out_w + ow). Out-of-image taps are 0. col has out_h*out_w columns and
+/// points at row 0: row r is written at col + r*out_h*out_w; other rows are left untouched.
 void ck_im2col(const float *in, float *col, const ck_window *win, int row_begin, int row_end);
 
 /// In-place epilogue for channels [c_begin, c_end) of a [C][spatial] buffer:
@@ -72,6 +75,14 @@ void ck_maxpool2d(const float *in, float *out, const ck_window *win, int c_begin
 /// Average pooling for channels [c_begin, c_end); count_include_pad as in ONNX AveragePool.
 void ck_avgpool2d(const float *in, float *out, const ck_window *win, int count_include_pad,
                   int c_begin, int c_end);
+
+/// Average pooling with explicit bottom/right padding (ck_window only carries top/left), needed
+/// when count_include_pad = 1 and ceil_mode windows run past the real padding: the divisor is
+/// then the number of taps inside [-pad_top, in_h + pad_bottom) x [-pad_left, in_w + pad_right).
+/// ck_avgpool2d is this function with the padding that makes the last window just fit, which is
+/// exact whenever every window lies inside the real padded extent (always so with ceil_mode = 0).
+void ck_avgpool2d_padded(const float *in, float *out, const ck_window *win, int pad_bottom,
+                         int pad_right, int count_include_pad, int c_begin, int c_end);
 
 /// Mean of each channel's spatial values: out[c] = mean(in[c][0..<spatial]).
 void ck_global_avgpool(const float *in, float *out, int spatial, int c_begin, int c_end);

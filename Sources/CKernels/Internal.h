@@ -1,0 +1,146 @@
+// Private helpers shared by the kernel families: the dispatch switch, scalar activations and,
+// on x86-64, the AVX2+FMA activation and exp helpers. Never exported to Swift.
+#ifndef CKERNELS_INTERNAL_H
+#define CKERNELS_INTERNAL_H
+
+#include "CKernels.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__x86_64__)
+#define CK_X86 1
+#include <immintrin.h>
+#define CK_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define CK_X86 0
+#endif
+
+#define CK_INLINE static inline __attribute__((always_inline))
+
+/// Nonzero when the AVX2+FMA path should run (CPU supports it and dispatch is automatic).
+int ck_use_avx2(void);
+
+CK_INLINE int ck_min_int(int a, int b) { return a < b ? a : b; }
+CK_INLINE int ck_max_int(int a, int b) { return a > b ? a : b; }
+
+/// Floor division for a possibly negative numerator and a positive denominator.
+CK_INLINE int ck_floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+/// Ceiling division for a possibly negative numerator and a positive denominator.
+CK_INLINE int ck_ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+/// Output index range [lo, hi) of one axis whose taps pos = o*stride - pad + k*dilation,
+/// k in [0, kernel), all fall inside [0, size). Empty ranges come back as lo == hi.
+CK_INLINE void ck_interior_range(int size, int out, int kernel, int stride, int pad, int dilation,
+                                 int *lo, int *hi) {
+    int first = ck_ceil_div(pad, stride);
+    int last_tap = (kernel - 1) * dilation;
+    int end = ck_floor_div(size - 1 - last_tap + pad, stride) + 1;
+    first = ck_max_int(0, ck_min_int(first, out));
+    end = ck_max_int(first, ck_min_int(end, out));
+    *lo = first;
+    *hi = end;
+}
+
+/// Scalar activation of one value; the same definitions as the header's enum comments.
+CK_INLINE float ck_act_scalar(float x, ck_activation act) {
+    switch (act.kind) {
+    case CK_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case CK_ACT_CLIP: return fminf(fmaxf(x, act.a), act.b);
+    case CK_ACT_HARDSWISH: {
+        float g = x * (1.0f / 6.0f) + 0.5f;
+        g = g < 0.0f ? 0.0f : (g > 1.0f ? 1.0f : g);
+        return x * g;
+    }
+    case CK_ACT_HARDSIGMOID: {
+        float g = act.a * x + act.b;
+        return g < 0.0f ? 0.0f : (g > 1.0f ? 1.0f : g);
+    }
+    case CK_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case CK_ACT_LEAKYRELU: return x >= 0.0f ? x : act.a * x;
+    default: return x;
+    }
+}
+
+/// out[i] = act(in[i]) for n contiguous values, in may equal out (scalar path; loops stay simple
+/// so the compiler can auto-vectorise them for the baseline ISA, e.g. SSE2 or NEON).
+void ck_act_row_scalar(const float *in, float *out, size_t n, ck_activation act);
+
+#if CK_X86
+/// exp(x) for 8 lanes: Cody-Waite reduction by ln2 and a degree-7 Taylor polynomial on
+/// |r| <= ln2/2 (truncation < 1e-8 relative). 2^n is applied in two halves so results overflow
+/// to +inf above ~88.72 and underflow gradually to 0 below ~-87.3, like expf; NaN propagates.
+CK_AVX2 CK_INLINE __m256 ck_exp8(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(-104.0f);
+    const __m256 hi = _mm256_set1_ps(89.0f);
+    __m256 nan_mask = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    __m256 xc = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693147182464599609375f), xc);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(1.904654323148236e-9f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i n1 = _mm256_srai_epi32(ni, 1);
+    __m256i n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+    return _mm256_blendv_ps(y, x, nan_mask);
+}
+
+/// Activation of 8 lanes; the branch is on a loop-invariant kind, so it predicts perfectly.
+CK_AVX2 CK_INLINE __m256 ck_act8(__m256 x, ck_activation act) {
+    switch (act.kind) {
+    case CK_ACT_RELU: return _mm256_max_ps(x, _mm256_setzero_ps());
+    case CK_ACT_CLIP:
+        return _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(act.a)), _mm256_set1_ps(act.b));
+    case CK_ACT_HARDSWISH: {
+        __m256 g = _mm256_fmadd_ps(x, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
+        g = _mm256_min_ps(_mm256_max_ps(g, _mm256_setzero_ps()), _mm256_set1_ps(1.0f));
+        return _mm256_mul_ps(x, g);
+    }
+    case CK_ACT_HARDSIGMOID: {
+        __m256 g = _mm256_fmadd_ps(x, _mm256_set1_ps(act.a), _mm256_set1_ps(act.b));
+        return _mm256_min_ps(_mm256_max_ps(g, _mm256_setzero_ps()), _mm256_set1_ps(1.0f));
+    }
+    case CK_ACT_SIGMOID: {
+        const __m256 one = _mm256_set1_ps(1.0f);
+        __m256 e = ck_exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
+        return _mm256_div_ps(one, _mm256_add_ps(one, e));
+    }
+    case CK_ACT_LEAKYRELU: {
+        __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+        return _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(act.a)), neg);
+    }
+    default: return x;
+    }
+}
+
+/// Mask selecting the first `n` (0..8) lanes for maskload/maskstore tails.
+CK_AVX2 CK_INLINE __m256i ck_tail_mask(int n) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lanes);
+}
+
+/// _mm256_shuffle_ps(v0, v1, 0x88) on two consecutive 8-float loads picks the even elements in
+/// lane order {0,1,4,5,2,3,6,7} (0xDD: the odd ones, same order). Swapping the middle 64-bit
+/// quarters converts between that order and the natural one, in either direction.
+CK_AVX2 CK_INLINE __m256 ck_swap_mid(__m256 v) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8));
+}
+
+/// out[i] = act(in[i]) for n contiguous values with AVX2, in may equal out.
+CK_AVX2 void ck_act_row_avx2(const float *in, float *out, size_t n, ck_activation act);
+#endif
+
+#endif

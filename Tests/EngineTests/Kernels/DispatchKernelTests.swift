@@ -1,0 +1,19 @@
+import CKernels
+import Foundation
+import Testing
+
+extension KernelTests {
+    @Suite struct Dispatch {
+        /// The dispatcher must agree with the kernel's own report of the CPU in /proc/cpuinfo.
+        @Test func cpuFeaturesMatchProcCpuinfo() throws {
+            #if arch(x86_64) && os(Linux)
+            let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+            let flags = info.split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ")) } ?? []
+            let expected: Int32 = flags.contains("avx2") && flags.contains("fma") ? 1 : 0
+            #expect(ck_cpu_features() == expected)
+            #else
+            #expect(ck_cpu_features() == 0)
+            #endif
+        }
+    }
+}
