@@ -10,7 +10,7 @@ typedef struct {
     const float *w;       // this channel's [KH][KW] weights
     const float *rrow;    // residual row or NULL
     float *orow;          // output row
-    int W, KW;
+    int W, KW, out_w;
     int sw, pl, dh, dw;
     int ih0;              // input row of tap kh = 0
     int kh_lo, kh_hi;     // taps whose input row is inside the image
@@ -82,6 +82,7 @@ static void dw_channel_setup(dw_row *r, const float *in, const float *weight, co
     r->w = weight + (size_t)c * (size_t)g->kernel_h * (size_t)g->kernel_w;
     r->W = g->in_w;
     r->KW = g->kernel_w;
+    r->out_w = g->out_w;
     r->sw = g->stride_w;
     r->pl = g->pad_left;
     r->dh = g->dilation_h;
@@ -112,165 +113,261 @@ static void depthwise_scalar(const float *in, const float *weight, const float *
 }
 
 #if CK_X86
-/// Stride-1 interior: 32, then 8 outputs per step, then a masked tail. KW is a compile-time
-/// constant in the specialised callers, so the tap loop unrolls.
-CK_AVX2 CK_INLINE void dw_s1_impl(const dw_row *r, const int KW) {
-    const __m256 b = _mm256_set1_ps(r->bias);
-    const size_t W = (size_t)r->W;
-    int ow = r->lo;
-    for (; ow + 32 <= r->hi; ow += 32) {
-        __m256 a0 = b, a1 = b, a2 = b, a3 = b;
-        if (r->rrow) {
-            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(r->rrow + ow));
-            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(r->rrow + ow + 8));
-            a2 = _mm256_add_ps(a2, _mm256_loadu_ps(r->rrow + ow + 16));
-            a3 = _mm256_add_ps(a3, _mm256_loadu_ps(r->rrow + ow + 24));
+// The AVX2 path works on pairs of output rows of one channel whenever both rows see the same
+// vertical taps (all rows but a few at the top and bottom). The pair shares every weight
+// broadcast and doubles the independent accumulator chains, which is what hides FMA latency:
+// with 4 vectors per row and 2 rows there are 8 chains in flight.
+
+CK_AVX2 CK_INLINE __m256 dw_init8(const dw_row *r, __m256 bias, int ow) {
+    return r->rrow ? _mm256_add_ps(bias, _mm256_loadu_ps(r->rrow + ow)) : bias;
+}
+
+CK_AVX2 CK_INLINE const float *dw_tap_row(const dw_row *r, int kh) {
+    return r->plane + (size_t)(r->ih0 + kh * r->dh) * (size_t)r->W;
+}
+
+/// Lanes j in [lo, hi) of an 8-lane mask.
+CK_AVX2 CK_INLINE __m256i dw_range_mask(int lo, int hi) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i below_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), lanes);
+    __m256i below_lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(lo), lanes);
+    return _mm256_andnot_si256(below_lo, below_hi);
+}
+
+/// Stride 1, `NV` vectors (8*NV outputs from column t) of `NR` rows, every tap inside the image.
+CK_AVX2 CK_INLINE void dw_s1_block(const dw_row *const *rows, const int NR, const int NV,
+                                   const int KW, int t, __m256 bias) {
+    const dw_row *r0 = rows[0];
+    __m256 acc[2][4];
+    for (int q = 0; q < NR; q++)
+        for (int v = 0; v < NV; v++) acc[q][v] = dw_init8(rows[q], bias, t + 8 * v);
+    for (int kh = r0->kh_lo; kh < r0->kh_hi; kh++) {
+        const float *s[2];
+        for (int q = 0; q < NR; q++) s[q] = dw_tap_row(rows[q], kh) + (t - r0->pl);
+        const float *wk = r0->w + kh * KW;
+        for (int kw = 0; kw < KW; kw++) {
+            __m256 wv = _mm256_broadcast_ss(wk + kw);
+            int off = kw * r0->dw;
+            for (int q = 0; q < NR; q++)
+                for (int v = 0; v < NV; v++)
+                    acc[q][v] = _mm256_fmadd_ps(_mm256_loadu_ps(s[q] + off + 8 * v), wv, acc[q][v]);
         }
-        for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
-            const float *s = r->plane + (size_t)(r->ih0 + kh * r->dh) * W + (ow - r->pl);
-            const float *wk = r->w + kh * KW;
+    }
+    for (int q = 0; q < NR; q++)
+        for (int v = 0; v < NV; v++) _mm256_storeu_ps(rows[q]->orow + t + 8 * v, ck_act8(acc[q][v], r0->act));
+}
+
+/// Stride 1, 8 outputs from column t where some taps fall outside the image or the row ends:
+/// each tap loads through a mask of its in-image lanes, so padding reads as 0 and nothing
+/// outside the image is touched (masked-off lanes are never accessed, even when the tap's
+/// first column lies left of the row).
+CK_AVX2 CK_INLINE void dw_s1_edge(const dw_row *const *rows, const int NR, const int KW, int t,
+                                  __m256 bias) {
+    const dw_row *r0 = rows[0];
+    int n_out = ck_min_int(8, r0->out_w - t);
+    __m256i mo = ck_tail_mask(n_out);
+    __m256 acc[2];
+    for (int q = 0; q < NR; q++)
+        acc[q] = rows[q]->rrow ? _mm256_add_ps(bias, _mm256_maskload_ps(rows[q]->rrow + t, mo)) : bias;
+    for (int kh = r0->kh_lo; kh < r0->kh_hi; kh++) {
+        const float *wk = r0->w + kh * KW;
+        for (int kw = 0; kw < KW; kw++) {
+            int col = t - r0->pl + kw * r0->dw;   // input column of lane 0
+            __m256i m = dw_range_mask(-col, r0->W - col);
+            __m256 wv = _mm256_broadcast_ss(wk + kw);
+            for (int q = 0; q < NR; q++) {
+                const float *p = (const float *)((uintptr_t)dw_tap_row(rows[q], kh) + (intptr_t)col * 4);
+                acc[q] = _mm256_fmadd_ps(_mm256_maskload_ps(p, m), wv, acc[q]);
+            }
+        }
+    }
+    for (int q = 0; q < NR; q++) _mm256_maskstore_ps(rows[q]->orow + t, mo, ck_act8(acc[q], r0->act));
+}
+
+/// A whole stride-1 row (or row pair): masked edge steps up to the interior, 32- then 8-wide
+/// unchecked steps through it, masked steps to the end. No scalar border code.
+CK_AVX2 CK_INLINE void dw_s1_rows(const dw_row *const *rows, const int NR, const int KW) {
+    const dw_row *r0 = rows[0];
+    const __m256 bias = _mm256_set1_ps(r0->bias);
+    int t = 0;
+    for (; t < r0->lo; t += 8) dw_s1_edge(rows, NR, KW, t, bias);
+    for (; t + 32 <= r0->hi; t += 32) dw_s1_block(rows, NR, 4, KW, t, bias);
+    if (t + 16 <= r0->hi) {
+        dw_s1_block(rows, NR, 2, KW, t, bias);
+        t += 16;
+    }
+    if (t + 8 <= r0->hi) {
+        dw_s1_block(rows, NR, 1, KW, t, bias);
+        t += 8;
+    }
+    for (; t < r0->out_w; t += 8) dw_s1_edge(rows, NR, KW, t, bias);
+}
+
+/// Stride 2, `NV` vectors of `NR` rows from column t, all taps inside and every 16-float load
+/// inside the row. Two consecutive loads at p hold p[0..15]; shuffle 0x88 takes the even
+/// elements and 0xDD the odd ones, in the lane order ck_swap_mid undoes. With dilation 1 the
+/// odd half of tap kw's loads is tap kw+1, so two taps cost two loads.
+CK_AVX2 CK_INLINE void dw_s2_block(const dw_row *const *rows, const int NR, const int NV,
+                                   const int KW, int t, __m256 bias) {
+    const dw_row *r0 = rows[0];
+    __m256 acc[2][4];
+    for (int q = 0; q < NR; q++)
+        for (int v = 0; v < NV; v++)
+            acc[q][v] = rows[q]->rrow
+                            ? _mm256_add_ps(bias, ck_swap_mid(_mm256_loadu_ps(rows[q]->rrow + t + 8 * v)))
+                            : bias;
+    for (int kh = r0->kh_lo; kh < r0->kh_hi; kh++) {
+        const float *s[2];
+        for (int q = 0; q < NR; q++) s[q] = dw_tap_row(rows[q], kh) + (2 * t - r0->pl);
+        const float *wk = r0->w + kh * KW;
+        if (r0->dw == 1) {
+            int kw = 0;
+            for (; kw + 1 < KW; kw += 2) {
+                __m256 we = _mm256_broadcast_ss(wk + kw), wo = _mm256_broadcast_ss(wk + kw + 1);
+                for (int q = 0; q < NR; q++)
+                    for (int v = 0; v < NV; v++) {
+                        const float *p = s[q] + kw + 16 * v;
+                        __m256 v0 = _mm256_loadu_ps(p), v1 = _mm256_loadu_ps(p + 8);
+                        acc[q][v] = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), we, acc[q][v]);
+                        acc[q][v] = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0xDD), wo, acc[q][v]);
+                    }
+            }
+            if (kw < KW) {
+                __m256 we = _mm256_broadcast_ss(wk + kw);
+                for (int q = 0; q < NR; q++)
+                    for (int v = 0; v < NV; v++) {
+                        const float *p = s[q] + kw + 16 * v;
+                        __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), 0x88);
+                        acc[q][v] = _mm256_fmadd_ps(e, we, acc[q][v]);
+                    }
+            }
+        } else {
             for (int kw = 0; kw < KW; kw++) {
                 __m256 wv = _mm256_broadcast_ss(wk + kw);
-                const float *p = s + kw * r->dw;
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p), wv, a0);
-                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 8), wv, a1);
-                a2 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 16), wv, a2);
-                a3 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 24), wv, a3);
+                for (int q = 0; q < NR; q++)
+                    for (int v = 0; v < NV; v++) {
+                        const float *p = s[q] + kw * r0->dw + 16 * v;
+                        __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), 0x88);
+                        acc[q][v] = _mm256_fmadd_ps(e, wv, acc[q][v]);
+                    }
             }
         }
-        _mm256_storeu_ps(r->orow + ow, ck_act8(a0, r->act));
-        _mm256_storeu_ps(r->orow + ow + 8, ck_act8(a1, r->act));
-        _mm256_storeu_ps(r->orow + ow + 16, ck_act8(a2, r->act));
-        _mm256_storeu_ps(r->orow + ow + 24, ck_act8(a3, r->act));
     }
-    for (; ow + 8 <= r->hi; ow += 8) {
-        __m256 a = r->rrow ? _mm256_add_ps(b, _mm256_loadu_ps(r->rrow + ow)) : b;
-        for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
-            const float *s = r->plane + (size_t)(r->ih0 + kh * r->dh) * W + (ow - r->pl);
-            const float *wk = r->w + kh * KW;
-            for (int kw = 0; kw < KW; kw++)
-                a = _mm256_fmadd_ps(_mm256_loadu_ps(s + kw * r->dw), _mm256_broadcast_ss(wk + kw), a);
-        }
-        _mm256_storeu_ps(r->orow + ow, ck_act8(a, r->act));
-    }
-    if (ow < r->hi) {
-        // Masked lanes are never read, so the tail cannot touch memory past the image.
-        __m256i m = ck_tail_mask(r->hi - ow);
-        __m256 a = r->rrow ? _mm256_add_ps(b, _mm256_maskload_ps(r->rrow + ow, m)) : b;
-        for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
-            const float *s = r->plane + (size_t)(r->ih0 + kh * r->dh) * W + (ow - r->pl);
-            const float *wk = r->w + kh * KW;
-            for (int kw = 0; kw < KW; kw++)
-                a = _mm256_fmadd_ps(_mm256_maskload_ps(s + kw * r->dw, m), _mm256_broadcast_ss(wk + kw), a);
-        }
-        _mm256_maskstore_ps(r->orow + ow, m, ck_act8(a, r->act));
-    }
+    for (int q = 0; q < NR; q++)
+        for (int v = 0; v < NV; v++)
+            _mm256_storeu_ps(rows[q]->orow + t + 8 * v, ck_act8(ck_swap_mid(acc[q][v]), r0->act));
 }
 
-/// Stride-2 interior. Two consecutive loads at p hold taps p[0..15]; shuffle 0x88 picks the even
-/// elements and 0xDD the odd ones, both in the permuted lane order undone by ck_swap_mid before the
-/// store. With dilation 1, tap kw+1 is the odd half of tap kw's loads, halving the loads.
-CK_AVX2 CK_INLINE void dw_s2_impl(const dw_row *r, const int KW) {
-    const __m256 b = _mm256_set1_ps(r->bias);
-    const size_t W = (size_t)r->W;
-    // A full step reads 16 floats from its last tap, one past that tap's last used element;
-    // steps whose extra element would leave the row go to the masked tail instead.
-    int last_tap = (KW - 1) * r->dw;
-    int max_start = ck_floor_div(r->W - 16 + r->pl - last_tap, 2);
-    int ow = r->lo;
-    for (; ow + 8 <= r->hi && ow <= max_start; ow += 8) {
-        __m256 a = r->rrow ? _mm256_add_ps(b, ck_swap_mid(_mm256_loadu_ps(r->rrow + ow))) : b;
-        for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
-            const float *s = r->plane + (size_t)(r->ih0 + kh * r->dh) * W + (2 * ow - r->pl);
-            const float *wk = r->w + kh * KW;
-            if (r->dw == 1) {
-                int kw = 0;
-                for (; kw + 1 < KW; kw += 2) {
-                    __m256 v0 = _mm256_loadu_ps(s + kw), v1 = _mm256_loadu_ps(s + kw + 8);
-                    a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), _mm256_broadcast_ss(wk + kw), a);
-                    a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0xDD), _mm256_broadcast_ss(wk + kw + 1), a);
-                }
-                if (kw < KW) {
-                    __m256 v0 = _mm256_loadu_ps(s + kw), v1 = _mm256_loadu_ps(s + kw + 8);
-                    a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), _mm256_broadcast_ss(wk + kw), a);
-                }
-            } else {
-                for (int kw = 0; kw < KW; kw++) {
-                    const float *p = s + kw * r->dw;
-                    __m256 v0 = _mm256_loadu_ps(p), v1 = _mm256_loadu_ps(p + 8);
-                    a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), _mm256_broadcast_ss(wk + kw), a);
-                }
-            }
+/// Stride 2, up to 8 interior outputs of one row through masked loads (row ends).
+CK_AVX2 CK_INLINE void dw_s2_masked(const dw_row *r, const int KW, int t, int n, __m256 bias) {
+    // Lane j reads tap offsets 2j; n lanes need offsets 0 .. 2n-2 of each tap.
+    __m256i m0 = ck_tail_mask(2 * n - 1), m1 = ck_tail_mask(2 * n - 9), mo = ck_tail_mask(n);
+    __m256 a = r->rrow ? _mm256_add_ps(bias, ck_swap_mid(_mm256_maskload_ps(r->rrow + t, mo))) : bias;
+    for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
+        const float *s = dw_tap_row(r, kh) + (2 * t - r->pl);
+        const float *wk = r->w + kh * KW;
+        for (int kw = 0; kw < KW; kw++) {
+            const float *p = s + kw * r->dw;
+            __m256 v0 = _mm256_maskload_ps(p, m0), v1 = _mm256_maskload_ps(p + 8, m1);
+            a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), _mm256_broadcast_ss(wk + kw), a);
         }
-        _mm256_storeu_ps(r->orow + ow, ck_act8(ck_swap_mid(a), r->act));
     }
-    while (ow < r->hi) {
-        int n = ck_min_int(8, r->hi - ow);
-        // Lanes j < n read tap offsets 0..2n-2 relative to each tap's start.
-        __m256i m0 = ck_tail_mask(2 * n - 1), m1 = ck_tail_mask(2 * n - 9);
-        __m256i mo = ck_tail_mask(n);
-        __m256 a = r->rrow ? _mm256_add_ps(b, ck_swap_mid(_mm256_maskload_ps(r->rrow + ow, mo))) : b;
-        for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
-            const float *s = r->plane + (size_t)(r->ih0 + kh * r->dh) * W + (2 * ow - r->pl);
-            const float *wk = r->w + kh * KW;
-            for (int kw = 0; kw < KW; kw++) {
-                const float *p = s + kw * r->dw;
-                __m256 v0 = _mm256_maskload_ps(p, m0), v1 = _mm256_maskload_ps(p + 8, m1);
-                a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), _mm256_broadcast_ss(wk + kw), a);
-            }
-        }
-        _mm256_maskstore_ps(r->orow + ow, mo, ck_act8(ck_swap_mid(a), r->act));
-        ow += n;
-    }
+    _mm256_maskstore_ps(r->orow + t, mo, ck_act8(ck_swap_mid(a), r->act));
 }
 
-CK_AVX2 static void dw_s1_k3(const dw_row *r) { dw_s1_impl(r, 3); }
-CK_AVX2 static void dw_s1_k5(const dw_row *r) { dw_s1_impl(r, 5); }
-CK_AVX2 static void dw_s1_k7(const dw_row *r) { dw_s1_impl(r, 7); }
-CK_AVX2 static void dw_s1_any(const dw_row *r) { dw_s1_impl(r, r->KW); }
-CK_AVX2 static void dw_s2_k3(const dw_row *r) { dw_s2_impl(r, 3); }
-CK_AVX2 static void dw_s2_k5(const dw_row *r) { dw_s2_impl(r, 5); }
-CK_AVX2 static void dw_s2_k7(const dw_row *r) { dw_s2_impl(r, 7); }
-CK_AVX2 static void dw_s2_any(const dw_row *r) { dw_s2_impl(r, r->KW); }
+/// A whole stride-2 row (or row pair): scalar borders (a column or two), vector interior.
+CK_AVX2 CK_INLINE void dw_s2_rows(const dw_row *const *rows, const int NR, const int KW) {
+    const dw_row *r0 = rows[0];
+    const __m256 bias = _mm256_set1_ps(r0->bias);
+    for (int q = 0; q < NR; q++) dw_pixels_checked(rows[q], 0, r0->lo);
+    // A step starting at t reads up to input column 2t - pl + last_tap + 16*NV - 1, one past
+    // the last column it uses; steps whose reads would leave the row go to the masked tail.
+    int last_tap = (KW - 1) * r0->dw;
+    int t = r0->lo;
+    for (; t + 32 <= r0->hi && 2 * t - r0->pl + last_tap + 63 < r0->W; t += 32)
+        dw_s2_block(rows, NR, 4, KW, t, bias);
+    for (; t + 16 <= r0->hi && 2 * t - r0->pl + last_tap + 31 < r0->W; t += 16)
+        dw_s2_block(rows, NR, 2, KW, t, bias);
+    for (; t + 8 <= r0->hi && 2 * t - r0->pl + last_tap + 15 < r0->W; t += 8)
+        dw_s2_block(rows, NR, 1, KW, t, bias);
+    for (; t < r0->hi; t += 8)
+        for (int q = 0; q < NR; q++) dw_s2_masked(rows[q], KW, t, ck_min_int(8, r0->hi - t), bias);
+    for (int q = 0; q < NR; q++) dw_pixels_checked(rows[q], r0->hi, r0->out_w);
+}
 
-typedef void (*dw_row_fn)(const dw_row *);
+typedef void (*dw_rows_fn)(const dw_row *const *rows);
 
-static dw_row_fn dw_pick_avx2(int stride_w, int kernel_w) {
-    if (stride_w == 1) {
-        switch (kernel_w) {
-        case 3: return dw_s1_k3;
-        case 5: return dw_s1_k5;
-        case 7: return dw_s1_k7;
-        default: return dw_s1_any;
-        }
+#define CK_DW_VARIANT(name, body, nr, kw) \
+    CK_AVX2 static void name(const dw_row *const *rows) { body(rows, nr, kw); }
+CK_DW_VARIANT(dw_s1_k3_r1, dw_s1_rows, 1, 3)
+CK_DW_VARIANT(dw_s1_k3_r2, dw_s1_rows, 2, 3)
+CK_DW_VARIANT(dw_s1_k5_r1, dw_s1_rows, 1, 5)
+CK_DW_VARIANT(dw_s1_k5_r2, dw_s1_rows, 2, 5)
+CK_DW_VARIANT(dw_s1_k7_r1, dw_s1_rows, 1, 7)
+CK_DW_VARIANT(dw_s1_k7_r2, dw_s1_rows, 2, 7)
+CK_DW_VARIANT(dw_s1_any_r1, dw_s1_rows, 1, rows[0]->KW)
+CK_DW_VARIANT(dw_s1_any_r2, dw_s1_rows, 2, rows[0]->KW)
+CK_DW_VARIANT(dw_s2_k3_r1, dw_s2_rows, 1, 3)
+CK_DW_VARIANT(dw_s2_k3_r2, dw_s2_rows, 2, 3)
+CK_DW_VARIANT(dw_s2_k5_r1, dw_s2_rows, 1, 5)
+CK_DW_VARIANT(dw_s2_k5_r2, dw_s2_rows, 2, 5)
+CK_DW_VARIANT(dw_s2_k7_r1, dw_s2_rows, 1, 7)
+CK_DW_VARIANT(dw_s2_k7_r2, dw_s2_rows, 2, 7)
+CK_DW_VARIANT(dw_s2_any_r1, dw_s2_rows, 1, rows[0]->KW)
+CK_DW_VARIANT(dw_s2_any_r2, dw_s2_rows, 2, rows[0]->KW)
+#undef CK_DW_VARIANT
+
+/// Other horizontal strides: scalar borders and interior, one row at a time.
+static void dw_other_r1(const dw_row *const *rows) {
+    const dw_row *r = rows[0];
+    dw_pixels_checked(r, 0, r->lo);
+    dw_interior_scalar(r);
+    dw_pixels_checked(r, r->hi, r->out_w);
+}
+
+static void dw_pick_avx2(int stride_w, int kernel_w, dw_rows_fn *one, dw_rows_fn *two) {
+    static const dw_rows_fn s1[4][2] = {{dw_s1_k3_r1, dw_s1_k3_r2}, {dw_s1_k5_r1, dw_s1_k5_r2},
+                                        {dw_s1_k7_r1, dw_s1_k7_r2}, {dw_s1_any_r1, dw_s1_any_r2}};
+    static const dw_rows_fn s2[4][2] = {{dw_s2_k3_r1, dw_s2_k3_r2}, {dw_s2_k5_r1, dw_s2_k5_r2},
+                                        {dw_s2_k7_r1, dw_s2_k7_r2}, {dw_s2_any_r1, dw_s2_any_r2}};
+    int k = kernel_w == 3 ? 0 : kernel_w == 5 ? 1 : kernel_w == 7 ? 2 : 3;
+    if (stride_w == 1 || stride_w == 2) {
+        const dw_rows_fn *pair = stride_w == 1 ? s1[k] : s2[k];
+        *one = pair[0];
+        *two = pair[1];
+    } else {
+        *one = dw_other_r1;
+        *two = NULL;
     }
-    if (stride_w == 2) {
-        switch (kernel_w) {
-        case 3: return dw_s2_k3;
-        case 5: return dw_s2_k5;
-        case 7: return dw_s2_k7;
-        default: return dw_s2_any;
-        }
-    }
-    return dw_interior_scalar;
 }
 
 CK_AVX2 static void depthwise_avx2(const float *in, const float *weight, const float *bias,
                                    const float *residual, float *out, const ck_window *g,
                                    int c_begin, int c_end, ck_activation act) {
-    dw_row_fn interior = dw_pick_avx2(g->stride_w, g->kernel_w);
+    dw_rows_fn one, two;
+    dw_pick_avx2(g->stride_w, g->kernel_w, &one, &two);
     size_t out_plane = (size_t)g->out_h * (size_t)g->out_w;
     for (int c = c_begin; c < c_end; c++) {
-        dw_row r;
-        dw_channel_setup(&r, in, weight, bias, g, c, act);
-        for (int oh = 0; oh < g->out_h; oh++) {
-            size_t row_off = (size_t)c * out_plane + (size_t)oh * (size_t)g->out_w;
-            r.orow = out + row_off;
-            r.rrow = residual ? residual + row_off : NULL;
-            dw_row_setup(&r, g, oh);
-            dw_pixels_checked(&r, 0, r.lo);
-            if (r.hi > r.lo) interior(&r);
-            dw_pixels_checked(&r, r.hi, g->out_w);
+        dw_row r[2];
+        dw_channel_setup(&r[0], in, weight, bias, g, c, act);
+        r[1] = r[0];
+        const dw_row *rows[2] = {&r[0], &r[1]};
+        int oh = 0;
+        while (oh < g->out_h) {
+            for (int q = 0; q < 2 && oh + q < g->out_h; q++) {
+                size_t row_off = (size_t)c * out_plane + (size_t)(oh + q) * (size_t)g->out_w;
+                r[q].orow = out + row_off;
+                r[q].rrow = residual ? residual + row_off : NULL;
+                dw_row_setup(&r[q], g, oh + q);
+            }
+            int pair = two && oh + 1 < g->out_h && r[0].kh_lo == r[1].kh_lo && r[0].kh_hi == r[1].kh_hi;
+            if (pair) {
+                two(rows);
+                oh += 2;
+            } else {
+                one(rows);
+                oh += 1;
+            }
         }
     }
 }
