@@ -1,8 +1,12 @@
-// Depthwise 2-D convolution with bias, residual and activation fused. Each output row is split
-// into border pixels (some taps fall outside the image: bounds-checked scalar code) and an
-// interior run (every tap inside: no checks). The accumulator starts at bias + residual, so
-// the residual is read before the output is written and may alias it.
+// Depthwise 2-D convolution with bias, residual and activation fused. The accumulator starts at
+// bias + residual, so the residual is read before the output is written and may alias it.
+// Scalar path: each output row splits into border pixels (some taps fall outside the image:
+// bounds-checked) and an interior run (no checks, one multiply-add sweep per tap). The AVX2
+// path (further down) stages zero-padded input rows in a stack ring instead, so it has no
+// border code at all.
 #include "Internal.h"
+
+#include <string.h>
 
 /// One output row of one channel: everything the row kernels need.
 typedef struct {
@@ -61,10 +65,17 @@ static void dw_interior_scalar(const dw_row *r) {
 
 /// Fills the per-row fields that depend on the output row index.
 static void dw_row_setup(dw_row *r, const ck_window *g, int oh) {
-    r->ih0 = oh * g->stride_h - g->pad_top;
+    int ih0 = oh * g->stride_h - g->pad_top;
+    r->ih0 = ih0;
+    if (ih0 >= 0 && ih0 + (g->kernel_h - 1) * g->dilation_h < g->in_h) {
+        // Every tap inside: the common case, without the divisions below.
+        r->kh_lo = 0;
+        r->kh_hi = g->kernel_h;
+        return;
+    }
     // Taps kh with 0 <= ih0 + kh*dh < H.
-    int lo = r->ih0 >= 0 ? 0 : ck_ceil_div(-r->ih0, g->dilation_h);
-    int hi = ck_floor_div(g->in_h - 1 - r->ih0, g->dilation_h) + 1;
+    int lo = ih0 >= 0 ? 0 : ck_ceil_div(-ih0, g->dilation_h);
+    int hi = ck_floor_div(g->in_h - 1 - ih0, g->dilation_h) + 1;
     lo = ck_max_int(0, ck_min_int(lo, g->kernel_h));
     r->kh_lo = lo;
     r->kh_hi = ck_max_int(lo, ck_min_int(hi, g->kernel_h));
@@ -113,260 +124,248 @@ static void depthwise_scalar(const float *in, const float *weight, const float *
 }
 
 #if CK_X86
-// The AVX2 path works on pairs of output rows of one channel whenever both rows see the same
-// vertical taps (all rows but a few at the top and bottom). The pair shares every weight
-// broadcast and doubles the independent accumulator chains, which is what hides FMA latency:
-// with 4 vectors per row and 2 rows there are 8 chains in flight.
+// AVX2 path for horizontal strides 1 and 2. Input rows are first copied into a ring of padded
+// row buffers on the stack: zeros stand in for the padding, and for stride 2 each row is split
+// into its even and odd columns. Every tap of every output is then a plain unaligned load at a
+// fixed offset, so there is no border code and no shuffle in the inner loop; each input row is
+// copied once per channel (per column chunk) and reused by all output rows that need it.
+// Output rows are processed in pairs whenever both see the same vertical taps: the pair shares
+// the weight broadcasts and, with 4 vectors per row, keeps 8 independent FMA chains in flight.
 
-CK_AVX2 CK_INLINE __m256 dw_init8(const dw_row *r, __m256 bias, int ow) {
-    return r->rrow ? _mm256_add_ps(bias, _mm256_loadu_ps(r->rrow + ow)) : bias;
-}
+#define CK_DW_RING_FLOATS 8192   // 32 KB of stack for the ring
+#define CK_DW_MAX_TAPS 16        // kernel_h, kernel_w limit of the ring path
+#define CK_DW_MAX_SLOTS 64
 
-CK_AVX2 CK_INLINE const float *dw_tap_row(const dw_row *r, int kh) {
-    return r->plane + (size_t)(r->ih0 + kh * r->dh) * (size_t)r->W;
-}
+typedef struct {
+    const float *tap[2][CK_DW_MAX_TAPS];   // ring slot of each vertical tap, per row
+    float *orow[2];                        // output rows at the chunk's first column
+    const float *rrow[2];                  // residual rows likewise, or NULL
+    const int *off;                        // per horizontal tap: float offset inside a slot
+    const float *w;                        // channel weights [KH][KW]
+    int kh_lo, kh_hi;
+    ck_activation act;
+} dw_pair;
 
-/// Lanes j in [lo, hi) of an 8-lane mask.
-CK_AVX2 CK_INLINE __m256i dw_range_mask(int lo, int hi) {
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i below_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), lanes);
-    __m256i below_lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(lo), lanes);
-    return _mm256_andnot_si256(below_lo, below_hi);
-}
-
-/// Stride 1, `NV` vectors (8*NV outputs from column t) of `NR` rows, every tap inside the image.
-CK_AVX2 CK_INLINE void dw_s1_block(const dw_row *const *rows, const int NR, const int NV,
-                                   const int KW, int t, __m256 bias) {
-    const dw_row *r0 = rows[0];
+/// Outputs [t, t + 8*NV) of NR rows.
+CK_AVX2 CK_INLINE void dw_block(const dw_pair *p, const int NR, const int NV, const int KW, int t,
+                                __m256 bias) {
     __m256 acc[2][4];
     for (int q = 0; q < NR; q++)
-        for (int v = 0; v < NV; v++) acc[q][v] = dw_init8(rows[q], bias, t + 8 * v);
-    for (int kh = r0->kh_lo; kh < r0->kh_hi; kh++) {
-        const float *s[2];
-        for (int q = 0; q < NR; q++) s[q] = dw_tap_row(rows[q], kh) + (t - r0->pl);
-        const float *wk = r0->w + kh * KW;
+        for (int v = 0; v < NV; v++)
+            acc[q][v] = p->rrow[q] ? _mm256_add_ps(bias, _mm256_loadu_ps(p->rrow[q] + t + 8 * v)) : bias;
+    for (int kh = p->kh_lo; kh < p->kh_hi; kh++) {
+        const float *wk = p->w + kh * KW;
+        const float *s0 = p->tap[0][kh] + t, *s1 = p->tap[NR - 1][kh] + t;
         for (int kw = 0; kw < KW; kw++) {
             __m256 wv = _mm256_broadcast_ss(wk + kw);
-            int off = kw * r0->dw;
-            for (int q = 0; q < NR; q++)
-                for (int v = 0; v < NV; v++)
-                    acc[q][v] = _mm256_fmadd_ps(_mm256_loadu_ps(s[q] + off + 8 * v), wv, acc[q][v]);
+            int o = p->off[kw];
+            for (int v = 0; v < NV; v++) acc[0][v] = _mm256_fmadd_ps(_mm256_loadu_ps(s0 + o + 8 * v), wv, acc[0][v]);
+            if (NR == 2)
+                for (int v = 0; v < NV; v++) acc[1][v] = _mm256_fmadd_ps(_mm256_loadu_ps(s1 + o + 8 * v), wv, acc[1][v]);
         }
     }
     for (int q = 0; q < NR; q++)
-        for (int v = 0; v < NV; v++) _mm256_storeu_ps(rows[q]->orow + t + 8 * v, ck_act8(acc[q][v], r0->act));
+        for (int v = 0; v < NV; v++) _mm256_storeu_ps(p->orow[q] + t + 8 * v, ck_act8(acc[q][v], p->act));
 }
 
-/// Stride 1, 8 outputs from column t where some taps fall outside the image or the row ends:
-/// each tap loads through a mask of its in-image lanes, so padding reads as 0 and nothing
-/// outside the image is touched (masked-off lanes are never accessed, even when the tap's
-/// first column lies left of the row).
-CK_AVX2 CK_INLINE void dw_s1_edge(const dw_row *const *rows, const int NR, const int KW, int t,
-                                  __m256 bias) {
-    const dw_row *r0 = rows[0];
-    int n_out = ck_min_int(8, r0->out_w - t);
-    __m256i mo = ck_tail_mask(n_out);
+/// The last n < 8 outputs from t: the ring holds zeros past the row, so only the residual load
+/// and the store need masks.
+CK_AVX2 CK_INLINE void dw_tail(const dw_pair *p, const int NR, const int KW, int t, int n, __m256 bias) {
+    __m256i m = ck_tail_mask(n);
     __m256 acc[2];
     for (int q = 0; q < NR; q++)
-        acc[q] = rows[q]->rrow ? _mm256_add_ps(bias, _mm256_maskload_ps(rows[q]->rrow + t, mo)) : bias;
-    for (int kh = r0->kh_lo; kh < r0->kh_hi; kh++) {
-        const float *wk = r0->w + kh * KW;
+        acc[q] = p->rrow[q] ? _mm256_add_ps(bias, _mm256_maskload_ps(p->rrow[q] + t, m)) : bias;
+    for (int kh = p->kh_lo; kh < p->kh_hi; kh++) {
+        const float *wk = p->w + kh * KW;
         for (int kw = 0; kw < KW; kw++) {
-            int col = t - r0->pl + kw * r0->dw;   // input column of lane 0
-            __m256i m = dw_range_mask(-col, r0->W - col);
             __m256 wv = _mm256_broadcast_ss(wk + kw);
-            for (int q = 0; q < NR; q++) {
-                const float *p = (const float *)((uintptr_t)dw_tap_row(rows[q], kh) + (intptr_t)col * 4);
-                acc[q] = _mm256_fmadd_ps(_mm256_maskload_ps(p, m), wv, acc[q]);
-            }
+            for (int q = 0; q < NR; q++)
+                acc[q] = _mm256_fmadd_ps(_mm256_loadu_ps(p->tap[q][kh] + t + p->off[kw]), wv, acc[q]);
         }
     }
-    for (int q = 0; q < NR; q++) _mm256_maskstore_ps(rows[q]->orow + t, mo, ck_act8(acc[q], r0->act));
+    for (int q = 0; q < NR; q++) _mm256_maskstore_ps(p->orow[q] + t, m, ck_act8(acc[q], p->act));
 }
 
-/// A whole stride-1 row (or row pair): masked edge steps up to the interior, 32- then 8-wide
-/// unchecked steps through it, masked steps to the end. No scalar border code.
-CK_AVX2 CK_INLINE void dw_s1_rows(const dw_row *const *rows, const int NR, const int KW) {
-    const dw_row *r0 = rows[0];
-    const __m256 bias = _mm256_set1_ps(r0->bias);
+CK_AVX2 CK_INLINE void dw_rows(const dw_pair *p, const int NR, const int KW, int n, float bias_value) {
+    const __m256 bias = _mm256_set1_ps(bias_value);
     int t = 0;
-    for (; t < r0->lo; t += 8) dw_s1_edge(rows, NR, KW, t, bias);
-    for (; t + 32 <= r0->hi; t += 32) dw_s1_block(rows, NR, 4, KW, t, bias);
-    if (t + 16 <= r0->hi) {
-        dw_s1_block(rows, NR, 2, KW, t, bias);
+    for (; t + 32 <= n; t += 32) dw_block(p, NR, 4, KW, t, bias);
+    if (t + 16 <= n) {
+        dw_block(p, NR, 2, KW, t, bias);
         t += 16;
     }
-    if (t + 8 <= r0->hi) {
-        dw_s1_block(rows, NR, 1, KW, t, bias);
+    if (t + 8 <= n) {
+        dw_block(p, NR, 1, KW, t, bias);
         t += 8;
     }
-    for (; t < r0->out_w; t += 8) dw_s1_edge(rows, NR, KW, t, bias);
+    if (t < n) dw_tail(p, NR, KW, t, n - t, bias);
 }
 
-/// Stride 2, `NV` vectors of `NR` rows from column t, all taps inside and every 16-float load
-/// inside the row. Two consecutive loads at p hold p[0..15]; shuffle 0x88 takes the even
-/// elements and 0xDD the odd ones, in the lane order ck_swap_mid undoes. With dilation 1 the
-/// odd half of tap kw's loads is tap kw+1, so two taps cost two loads.
-CK_AVX2 CK_INLINE void dw_s2_block(const dw_row *const *rows, const int NR, const int NV,
-                                   const int KW, int t, __m256 bias) {
-    const dw_row *r0 = rows[0];
-    __m256 acc[2][4];
-    for (int q = 0; q < NR; q++)
-        for (int v = 0; v < NV; v++)
-            acc[q][v] = rows[q]->rrow
-                            ? _mm256_add_ps(bias, ck_swap_mid(_mm256_loadu_ps(rows[q]->rrow + t + 8 * v)))
-                            : bias;
-    for (int kh = r0->kh_lo; kh < r0->kh_hi; kh++) {
-        const float *s[2];
-        for (int q = 0; q < NR; q++) s[q] = dw_tap_row(rows[q], kh) + (2 * t - r0->pl);
-        const float *wk = r0->w + kh * KW;
-        if (r0->dw == 1) {
-            int kw = 0;
-            for (; kw + 1 < KW; kw += 2) {
-                __m256 we = _mm256_broadcast_ss(wk + kw), wo = _mm256_broadcast_ss(wk + kw + 1);
-                for (int q = 0; q < NR; q++)
-                    for (int v = 0; v < NV; v++) {
-                        const float *p = s[q] + kw + 16 * v;
-                        __m256 v0 = _mm256_loadu_ps(p), v1 = _mm256_loadu_ps(p + 8);
-                        acc[q][v] = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), we, acc[q][v]);
-                        acc[q][v] = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0xDD), wo, acc[q][v]);
-                    }
-            }
-            if (kw < KW) {
-                __m256 we = _mm256_broadcast_ss(wk + kw);
-                for (int q = 0; q < NR; q++)
-                    for (int v = 0; v < NV; v++) {
-                        const float *p = s[q] + kw + 16 * v;
-                        __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), 0x88);
-                        acc[q][v] = _mm256_fmadd_ps(e, we, acc[q][v]);
-                    }
-            }
-        } else {
-            for (int kw = 0; kw < KW; kw++) {
-                __m256 wv = _mm256_broadcast_ss(wk + kw);
-                for (int q = 0; q < NR; q++)
-                    for (int v = 0; v < NV; v++) {
-                        const float *p = s[q] + kw * r0->dw + 16 * v;
-                        __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), 0x88);
-                        acc[q][v] = _mm256_fmadd_ps(e, wv, acc[q][v]);
-                    }
-            }
-        }
-    }
-    for (int q = 0; q < NR; q++)
-        for (int v = 0; v < NV; v++)
-            _mm256_storeu_ps(rows[q]->orow + t + 8 * v, ck_act8(ck_swap_mid(acc[q][v]), r0->act));
-}
+typedef void (*dw_rows_fn)(const dw_pair *p, int n, float bias);
 
-/// Stride 2, up to 8 interior outputs of one row through masked loads (row ends).
-CK_AVX2 CK_INLINE void dw_s2_masked(const dw_row *r, const int KW, int t, int n, __m256 bias) {
-    // Lane j reads tap offsets 2j; n lanes need offsets 0 .. 2n-2 of each tap.
-    __m256i m0 = ck_tail_mask(2 * n - 1), m1 = ck_tail_mask(2 * n - 9), mo = ck_tail_mask(n);
-    __m256 a = r->rrow ? _mm256_add_ps(bias, ck_swap_mid(_mm256_maskload_ps(r->rrow + t, mo))) : bias;
-    for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
-        const float *s = dw_tap_row(r, kh) + (2 * t - r->pl);
-        const float *wk = r->w + kh * KW;
-        for (int kw = 0; kw < KW; kw++) {
-            const float *p = s + kw * r->dw;
-            __m256 v0 = _mm256_maskload_ps(p, m0), v1 = _mm256_maskload_ps(p + 8, m1);
-            a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), _mm256_broadcast_ss(wk + kw), a);
-        }
-    }
-    _mm256_maskstore_ps(r->orow + t, mo, ck_act8(ck_swap_mid(a), r->act));
-}
-
-/// A whole stride-2 row (or row pair): scalar borders (a column or two), vector interior.
-CK_AVX2 CK_INLINE void dw_s2_rows(const dw_row *const *rows, const int NR, const int KW) {
-    const dw_row *r0 = rows[0];
-    const __m256 bias = _mm256_set1_ps(r0->bias);
-    for (int q = 0; q < NR; q++) dw_pixels_checked(rows[q], 0, r0->lo);
-    // A step starting at t reads up to input column 2t - pl + last_tap + 16*NV - 1, one past
-    // the last column it uses; steps whose reads would leave the row go to the masked tail.
-    int last_tap = (KW - 1) * r0->dw;
-    int t = r0->lo;
-    for (; t + 32 <= r0->hi && 2 * t - r0->pl + last_tap + 63 < r0->W; t += 32)
-        dw_s2_block(rows, NR, 4, KW, t, bias);
-    for (; t + 16 <= r0->hi && 2 * t - r0->pl + last_tap + 31 < r0->W; t += 16)
-        dw_s2_block(rows, NR, 2, KW, t, bias);
-    for (; t + 8 <= r0->hi && 2 * t - r0->pl + last_tap + 15 < r0->W; t += 8)
-        dw_s2_block(rows, NR, 1, KW, t, bias);
-    for (; t < r0->hi; t += 8)
-        for (int q = 0; q < NR; q++) dw_s2_masked(rows[q], KW, t, ck_min_int(8, r0->hi - t), bias);
-    for (int q = 0; q < NR; q++) dw_pixels_checked(rows[q], r0->hi, r0->out_w);
-}
-
-typedef void (*dw_rows_fn)(const dw_row *const *rows);
-
-#define CK_DW_VARIANT(name, body, nr, kw) \
-    CK_AVX2 static void name(const dw_row *const *rows) { body(rows, nr, kw); }
-CK_DW_VARIANT(dw_s1_k3_r1, dw_s1_rows, 1, 3)
-CK_DW_VARIANT(dw_s1_k3_r2, dw_s1_rows, 2, 3)
-CK_DW_VARIANT(dw_s1_k5_r1, dw_s1_rows, 1, 5)
-CK_DW_VARIANT(dw_s1_k5_r2, dw_s1_rows, 2, 5)
-CK_DW_VARIANT(dw_s1_k7_r1, dw_s1_rows, 1, 7)
-CK_DW_VARIANT(dw_s1_k7_r2, dw_s1_rows, 2, 7)
-CK_DW_VARIANT(dw_s1_any_r1, dw_s1_rows, 1, rows[0]->KW)
-CK_DW_VARIANT(dw_s1_any_r2, dw_s1_rows, 2, rows[0]->KW)
-CK_DW_VARIANT(dw_s2_k3_r1, dw_s2_rows, 1, 3)
-CK_DW_VARIANT(dw_s2_k3_r2, dw_s2_rows, 2, 3)
-CK_DW_VARIANT(dw_s2_k5_r1, dw_s2_rows, 1, 5)
-CK_DW_VARIANT(dw_s2_k5_r2, dw_s2_rows, 2, 5)
-CK_DW_VARIANT(dw_s2_k7_r1, dw_s2_rows, 1, 7)
-CK_DW_VARIANT(dw_s2_k7_r2, dw_s2_rows, 2, 7)
-CK_DW_VARIANT(dw_s2_any_r1, dw_s2_rows, 1, rows[0]->KW)
-CK_DW_VARIANT(dw_s2_any_r2, dw_s2_rows, 2, rows[0]->KW)
+#define CK_DW_VARIANT(name, nr, kw) \
+    CK_AVX2 static void name(const dw_pair *p, int n, float bias) { dw_rows(p, nr, kw, n, bias); }
+CK_DW_VARIANT(dw_k3_r1, 1, 3)
+CK_DW_VARIANT(dw_k3_r2, 2, 3)
+CK_DW_VARIANT(dw_k5_r1, 1, 5)
+CK_DW_VARIANT(dw_k5_r2, 2, 5)
+CK_DW_VARIANT(dw_k7_r1, 1, 7)
+CK_DW_VARIANT(dw_k7_r2, 2, 7)
 #undef CK_DW_VARIANT
 
-/// Other horizontal strides: scalar borders and interior, one row at a time.
-static void dw_other_r1(const dw_row *const *rows) {
-    const dw_row *r = rows[0];
+/// One padded input row: dst[j] = row[col0 + j] inside the image, 0 outside, j in [0, len).
+static void dw_fill_s1(const float *row, int W, int col0, float *dst, int len) {
+    int a = ck_max_int(0, ck_min_int(-col0, len));
+    int b = ck_max_int(a, ck_min_int(W - col0, len));
+    // The zero runs are a few floats (the padding): a loop beats a libc call.
+    for (int j = 0; j < a; j++) dst[j] = 0.0f;
+    memcpy(dst + a, row + col0 + a, (size_t)(b - a) * sizeof(float));
+    for (int j = b; j < len; j++) dst[j] = 0.0f;
+}
+
+/// One padded input row split by column parity: even[i] = P(2i), odd[i] = P(2i + 1) with
+/// P(j) = row[col0 + j] inside the image and 0 outside, i in [0, len).
+CK_AVX2 static void dw_fill_s2(const float *row, int W, int col0, float *even, float *odd, int len) {
+    int i = 0;
+    for (; i < len && col0 + 2 * i < 0; i++) {
+        int j = col0 + 2 * i;
+        even[i] = 0.0f;
+        odd[i] = j + 1 >= 0 && j + 1 < W ? row[j + 1] : 0.0f;
+    }
+    for (; i + 8 <= len && col0 + 2 * i + 15 < W; i += 8) {
+        const float *src = row + col0 + 2 * i;
+        __m256 v0 = _mm256_loadu_ps(src), v1 = _mm256_loadu_ps(src + 8);
+        _mm256_storeu_ps(even + i, ck_swap_mid(_mm256_shuffle_ps(v0, v1, 0x88)));
+        _mm256_storeu_ps(odd + i, ck_swap_mid(_mm256_shuffle_ps(v0, v1, 0xDD)));
+    }
+    for (; i < len; i++) {
+        int j = col0 + 2 * i;
+        even[i] = j >= 0 && j < W ? row[j] : 0.0f;
+        odd[i] = j + 1 >= 0 && j + 1 < W ? row[j + 1] : 0.0f;
+    }
+}
+
+/// The ring's shape for one geometry; `ok` is 0 when the geometry does not fit the ring path.
+typedef struct {
+    int ok;
+    int slots;        // rows a row pair can touch: (KH-1)*dh + 1 + stride_h
+    int chunk;        // output columns per pass (multiple of 8, or all of out_w)
+    int slot_floats;  // floats per ring slot
+    int half;         // stride 2: offset of the odd-column half inside a slot
+} dw_ring_shape;
+
+static dw_ring_shape dw_ring_plan(const ck_window *g) {
+    dw_ring_shape r = {0, 0, 0, 0, 0};
+    if (g->stride_w > 2 || g->kernel_h > CK_DW_MAX_TAPS || g->kernel_w > CK_DW_MAX_TAPS) return r;
+    long span = (long)(g->kernel_w - 1) * g->dilation_w;   // extra input columns per chunk
+    long slots = (long)(g->kernel_h - 1) * g->dilation_h + 1 + g->stride_h;
+    if (slots > CK_DW_MAX_SLOTS) return r;
+    long per_slot = CK_DW_RING_FLOATS / slots;
+    // Slot width for a chunk of c outputs: stride 1: c + span; stride 2: 2 * (c + span/2).
+    long chunk = g->stride_w == 1 ? per_slot - span : per_slot / 2 - span / 2;
+    long out_w8 = ((long)g->out_w + 7) / 8 * 8;
+    chunk = chunk >= out_w8 ? out_w8 : chunk / 8 * 8;
+    if (chunk < 8) return r;
+    r.ok = 1;
+    r.slots = (int)slots;
+    r.chunk = (int)chunk;
+    r.half = g->stride_w == 1 ? 0 : (int)(chunk + span / 2);
+    r.slot_floats = g->stride_w == 1 ? (int)(chunk + span) : 2 * r.half;
+    return r;
+}
+
+static void dw_scalar_row(const dw_row *r) {
     dw_pixels_checked(r, 0, r->lo);
     dw_interior_scalar(r);
     dw_pixels_checked(r, r->hi, r->out_w);
 }
 
-static void dw_pick_avx2(int stride_w, int kernel_w, dw_rows_fn *one, dw_rows_fn *two) {
-    static const dw_rows_fn s1[4][2] = {{dw_s1_k3_r1, dw_s1_k3_r2}, {dw_s1_k5_r1, dw_s1_k5_r2},
-                                        {dw_s1_k7_r1, dw_s1_k7_r2}, {dw_s1_any_r1, dw_s1_any_r2}};
-    static const dw_rows_fn s2[4][2] = {{dw_s2_k3_r1, dw_s2_k3_r2}, {dw_s2_k5_r1, dw_s2_k5_r2},
-                                        {dw_s2_k7_r1, dw_s2_k7_r2}, {dw_s2_any_r1, dw_s2_any_r2}};
-    int k = kernel_w == 3 ? 0 : kernel_w == 5 ? 1 : kernel_w == 7 ? 2 : 3;
-    if (stride_w == 1 || stride_w == 2) {
-        const dw_rows_fn *pair = stride_w == 1 ? s1[k] : s2[k];
-        *one = pair[0];
-        *two = pair[1];
-    } else {
-        *one = dw_other_r1;
-        *two = NULL;
-    }
-}
-
 CK_AVX2 static void depthwise_avx2(const float *in, const float *weight, const float *bias,
                                    const float *residual, float *out, const ck_window *g,
                                    int c_begin, int c_end, ck_activation act) {
-    dw_rows_fn one, two;
-    dw_pick_avx2(g->stride_w, g->kernel_w, &one, &two);
     size_t out_plane = (size_t)g->out_h * (size_t)g->out_w;
-    for (int c = c_begin; c < c_end; c++) {
-        dw_row r[2];
-        dw_channel_setup(&r[0], in, weight, bias, g, c, act);
-        r[1] = r[0];
-        const dw_row *rows[2] = {&r[0], &r[1]};
-        int oh = 0;
-        while (oh < g->out_h) {
-            for (int q = 0; q < 2 && oh + q < g->out_h; q++) {
-                size_t row_off = (size_t)c * out_plane + (size_t)(oh + q) * (size_t)g->out_w;
-                r[q].orow = out + row_off;
-                r[q].rrow = residual ? residual + row_off : NULL;
-                dw_row_setup(&r[q], g, oh + q);
+    dw_ring_shape shape = dw_ring_plan(g);
+    if (!shape.ok) {
+        // Strides above 2, huge kernels or dilations: the bounds-checked scalar rows.
+        for (int c = c_begin; c < c_end; c++) {
+            dw_row r;
+            dw_channel_setup(&r, in, weight, bias, g, c, act);
+            for (int oh = 0; oh < g->out_h; oh++) {
+                size_t row_off = (size_t)c * out_plane + (size_t)oh * (size_t)g->out_w;
+                r.orow = out + row_off;
+                r.rrow = residual ? residual + row_off : NULL;
+                dw_row_setup(&r, g, oh);
+                dw_scalar_row(&r);
             }
-            int pair = two && oh + 1 < g->out_h && r[0].kh_lo == r[1].kh_lo && r[0].kh_hi == r[1].kh_hi;
-            if (pair) {
-                two(rows);
-                oh += 2;
-            } else {
-                one(rows);
-                oh += 1;
+        }
+        return;
+    }
+    const int KW = g->kernel_w, sw = g->stride_w;
+    dw_rows_fn one = NULL, two = NULL;
+    if (KW == 3) one = dw_k3_r1, two = dw_k3_r2;
+    if (KW == 5) one = dw_k5_r1, two = dw_k5_r2;
+    if (KW == 7) one = dw_k7_r1, two = dw_k7_r2;
+
+    _Alignas(32) float ring[CK_DW_RING_FLOATS];
+    int tag[CK_DW_MAX_SLOTS];
+    int off[CK_DW_MAX_TAPS];
+    for (int kw = 0; kw < KW; kw++) {
+        int x = kw * g->dilation_w;
+        off[kw] = sw == 1 ? x : (x & 1) * shape.half + x / 2;
+    }
+    for (int c = c_begin; c < c_end; c++) {
+        const float *plane = in + (size_t)c * (size_t)g->in_h * (size_t)g->in_w;
+        float bias_value = bias ? bias[c] : 0.0f;
+        dw_pair p;
+        p.off = off;
+        p.w = weight + (size_t)c * (size_t)g->kernel_h * (size_t)KW;
+        p.act = act;
+        for (int c0 = 0; c0 < g->out_w; c0 += shape.chunk) {
+            int n = ck_min_int(shape.chunk, g->out_w - c0);
+            int col0 = c0 * sw - g->pad_left;   // input column of ring column 0
+            for (int i = 0; i < shape.slots; i++) tag[i] = -1;
+            int oh = 0;
+            while (oh < g->out_h) {
+                dw_row rows[2];
+                int nr = oh + 1 < g->out_h ? 2 : 1;
+                for (int q = 0; q < nr; q++) dw_row_setup(&rows[q], g, oh + q);
+                if (nr == 2 && (rows[1].kh_lo != rows[0].kh_lo || rows[1].kh_hi != rows[0].kh_hi)) nr = 1;
+                p.kh_lo = rows[0].kh_lo;
+                p.kh_hi = rows[0].kh_hi;
+                // Slot of input row ih is ih mod slots; one division per pair, then steps.
+                int first_slot = (rows[0].ih0 + p.kh_lo * g->dilation_h) % shape.slots;
+                for (int q = 0; q < nr; q++) {
+                    size_t row_off = (size_t)c * out_plane + (size_t)(oh + q) * (size_t)g->out_w + (size_t)c0;
+                    p.orow[q] = out + row_off;
+                    p.rrow[q] = residual ? residual + row_off : NULL;
+                    int slot = first_slot + q * g->stride_h;
+                    while (slot >= shape.slots) slot -= shape.slots;
+                    for (int kh = p.kh_lo; kh < p.kh_hi; kh++) {
+                        int ih = rows[q].ih0 + kh * g->dilation_h;
+                        if (kh > p.kh_lo) {
+                            slot += g->dilation_h;
+                            while (slot >= shape.slots) slot -= shape.slots;
+                        }
+                        float *dst = ring + (size_t)slot * (size_t)shape.slot_floats;
+                        if (tag[slot] != ih) {
+                            const float *src = plane + (size_t)ih * (size_t)g->in_w;
+                            if (sw == 1)
+                                dw_fill_s1(src, g->in_w, col0, dst, shape.slot_floats);
+                            else
+                                dw_fill_s2(src, g->in_w, col0, dst, dst + shape.half, shape.half);
+                            tag[slot] = ih;
+                        }
+                        p.tap[q][kh] = dst;
+                    }
+                }
+                dw_rows_fn fn = nr == 2 ? two : one;
+                if (fn)
+                    fn(&p, n, bias_value);
+                else if (nr == 2)
+                    dw_rows(&p, 2, KW, n, bias_value);
+                else
+                    dw_rows(&p, 1, KW, n, bias_value);
+                oh += nr;
             }
         }
     }
