@@ -1,8 +1,12 @@
-// Depthwise 2-D convolution with bias, residual and activation fused. Each output row is split
-// into border pixels (some taps fall outside the image: bounds-checked scalar code) and an
-// interior run (every tap inside: no checks). The accumulator starts at bias + residual, so
-// the residual is read before the output is written and may alias it.
+// Depthwise 2-D convolution with bias, residual and activation fused. The accumulator starts at
+// bias + residual, so the residual is read before the output is written and may alias it.
+// Scalar path: each output row splits into border pixels (some taps fall outside the image:
+// bounds-checked) and an interior run (no checks, one multiply-add sweep per tap). The AVX2
+// path (further down) stages zero-padded input rows in a stack ring instead, so it has no
+// border code at all.
 #include "Internal.h"
+
+#include <string.h>
 
 /// One output row of one channel: everything the row kernels need.
 typedef struct {
@@ -10,7 +14,7 @@ typedef struct {
     const float *w;       // this channel's [KH][KW] weights
     const float *rrow;    // residual row or NULL
     float *orow;          // output row
-    int W, KW;
+    int W, KW, out_w;
     int sw, pl, dh, dw;
     int ih0;              // input row of tap kh = 0
     int kh_lo, kh_hi;     // taps whose input row is inside the image
@@ -61,10 +65,17 @@ static void dw_interior_scalar(const dw_row *r) {
 
 /// Fills the per-row fields that depend on the output row index.
 static void dw_row_setup(dw_row *r, const ck_window *g, int oh) {
-    r->ih0 = oh * g->stride_h - g->pad_top;
+    int ih0 = oh * g->stride_h - g->pad_top;
+    r->ih0 = ih0;
+    if (ih0 >= 0 && ih0 + (g->kernel_h - 1) * g->dilation_h < g->in_h) {
+        // Every tap inside: the common case, without the divisions below.
+        r->kh_lo = 0;
+        r->kh_hi = g->kernel_h;
+        return;
+    }
     // Taps kh with 0 <= ih0 + kh*dh < H.
-    int lo = r->ih0 >= 0 ? 0 : ck_ceil_div(-r->ih0, g->dilation_h);
-    int hi = ck_floor_div(g->in_h - 1 - r->ih0, g->dilation_h) + 1;
+    int lo = ih0 >= 0 ? 0 : ck_ceil_div(-ih0, g->dilation_h);
+    int hi = ck_floor_div(g->in_h - 1 - ih0, g->dilation_h) + 1;
     lo = ck_max_int(0, ck_min_int(lo, g->kernel_h));
     r->kh_lo = lo;
     r->kh_hi = ck_max_int(lo, ck_min_int(hi, g->kernel_h));
@@ -82,6 +93,7 @@ static void dw_channel_setup(dw_row *r, const float *in, const float *weight, co
     r->w = weight + (size_t)c * (size_t)g->kernel_h * (size_t)g->kernel_w;
     r->W = g->in_w;
     r->KW = g->kernel_w;
+    r->out_w = g->out_w;
     r->sw = g->stride_w;
     r->pl = g->pad_left;
     r->dh = g->dilation_h;
@@ -112,165 +124,249 @@ static void depthwise_scalar(const float *in, const float *weight, const float *
 }
 
 #if CK_X86
-/// Stride-1 interior: 32, then 8 outputs per step, then a masked tail. KW is a compile-time
-/// constant in the specialised callers, so the tap loop unrolls.
-CK_AVX2 CK_INLINE void dw_s1_impl(const dw_row *r, const int KW) {
-    const __m256 b = _mm256_set1_ps(r->bias);
-    const size_t W = (size_t)r->W;
-    int ow = r->lo;
-    for (; ow + 32 <= r->hi; ow += 32) {
-        __m256 a0 = b, a1 = b, a2 = b, a3 = b;
-        if (r->rrow) {
-            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(r->rrow + ow));
-            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(r->rrow + ow + 8));
-            a2 = _mm256_add_ps(a2, _mm256_loadu_ps(r->rrow + ow + 16));
-            a3 = _mm256_add_ps(a3, _mm256_loadu_ps(r->rrow + ow + 24));
+// AVX2 path for horizontal strides 1 and 2. Input rows are first copied into a ring of padded
+// row buffers on the stack: zeros stand in for the padding, and for stride 2 each row is split
+// into its even and odd columns. Every tap of every output is then a plain unaligned load at a
+// fixed offset, so there is no border code and no shuffle in the inner loop; each input row is
+// copied once per channel (per column chunk) and reused by all output rows that need it.
+// Output rows are processed in pairs whenever both see the same vertical taps: the pair shares
+// the weight broadcasts and, with 4 vectors per row, keeps 8 independent FMA chains in flight.
+
+#define CK_DW_RING_FLOATS 8192   // 32 KB of stack for the ring
+#define CK_DW_MAX_TAPS 16        // kernel_h, kernel_w limit of the ring path
+#define CK_DW_MAX_SLOTS 64
+
+typedef struct {
+    const float *tap[2][CK_DW_MAX_TAPS];   // ring slot of each vertical tap, per row
+    float *orow[2];                        // output rows at the chunk's first column
+    const float *rrow[2];                  // residual rows likewise, or NULL
+    const int *off;                        // per horizontal tap: float offset inside a slot
+    const float *w;                        // channel weights [KH][KW]
+    int kh_lo, kh_hi;
+    ck_activation act;
+} dw_pair;
+
+/// Outputs [t, t + 8*NV) of NR rows.
+CK_AVX2 CK_INLINE void dw_block(const dw_pair *p, const int NR, const int NV, const int KW, int t,
+                                __m256 bias) {
+    __m256 acc[2][4];
+    for (int q = 0; q < NR; q++)
+        for (int v = 0; v < NV; v++)
+            acc[q][v] = p->rrow[q] ? _mm256_add_ps(bias, _mm256_loadu_ps(p->rrow[q] + t + 8 * v)) : bias;
+    for (int kh = p->kh_lo; kh < p->kh_hi; kh++) {
+        const float *wk = p->w + kh * KW;
+        const float *s0 = p->tap[0][kh] + t, *s1 = p->tap[NR - 1][kh] + t;
+        for (int kw = 0; kw < KW; kw++) {
+            __m256 wv = _mm256_broadcast_ss(wk + kw);
+            int o = p->off[kw];
+            for (int v = 0; v < NV; v++) acc[0][v] = _mm256_fmadd_ps(_mm256_loadu_ps(s0 + o + 8 * v), wv, acc[0][v]);
+            if (NR == 2)
+                for (int v = 0; v < NV; v++) acc[1][v] = _mm256_fmadd_ps(_mm256_loadu_ps(s1 + o + 8 * v), wv, acc[1][v]);
         }
-        for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
-            const float *s = r->plane + (size_t)(r->ih0 + kh * r->dh) * W + (ow - r->pl);
-            const float *wk = r->w + kh * KW;
-            for (int kw = 0; kw < KW; kw++) {
-                __m256 wv = _mm256_broadcast_ss(wk + kw);
-                const float *p = s + kw * r->dw;
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p), wv, a0);
-                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 8), wv, a1);
-                a2 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 16), wv, a2);
-                a3 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 24), wv, a3);
-            }
-        }
-        _mm256_storeu_ps(r->orow + ow, ck_act8(a0, r->act));
-        _mm256_storeu_ps(r->orow + ow + 8, ck_act8(a1, r->act));
-        _mm256_storeu_ps(r->orow + ow + 16, ck_act8(a2, r->act));
-        _mm256_storeu_ps(r->orow + ow + 24, ck_act8(a3, r->act));
     }
-    for (; ow + 8 <= r->hi; ow += 8) {
-        __m256 a = r->rrow ? _mm256_add_ps(b, _mm256_loadu_ps(r->rrow + ow)) : b;
-        for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
-            const float *s = r->plane + (size_t)(r->ih0 + kh * r->dh) * W + (ow - r->pl);
-            const float *wk = r->w + kh * KW;
-            for (int kw = 0; kw < KW; kw++)
-                a = _mm256_fmadd_ps(_mm256_loadu_ps(s + kw * r->dw), _mm256_broadcast_ss(wk + kw), a);
+    for (int q = 0; q < NR; q++)
+        for (int v = 0; v < NV; v++) _mm256_storeu_ps(p->orow[q] + t + 8 * v, ck_act8(acc[q][v], p->act));
+}
+
+/// The last n < 8 outputs from t: the ring holds zeros past the row, so only the residual load
+/// and the store need masks.
+CK_AVX2 CK_INLINE void dw_tail(const dw_pair *p, const int NR, const int KW, int t, int n, __m256 bias) {
+    __m256i m = ck_tail_mask(n);
+    __m256 acc[2];
+    for (int q = 0; q < NR; q++)
+        acc[q] = p->rrow[q] ? _mm256_add_ps(bias, _mm256_maskload_ps(p->rrow[q] + t, m)) : bias;
+    for (int kh = p->kh_lo; kh < p->kh_hi; kh++) {
+        const float *wk = p->w + kh * KW;
+        for (int kw = 0; kw < KW; kw++) {
+            __m256 wv = _mm256_broadcast_ss(wk + kw);
+            for (int q = 0; q < NR; q++)
+                acc[q] = _mm256_fmadd_ps(_mm256_loadu_ps(p->tap[q][kh] + t + p->off[kw]), wv, acc[q]);
         }
-        _mm256_storeu_ps(r->orow + ow, ck_act8(a, r->act));
     }
-    if (ow < r->hi) {
-        // Masked lanes are never read, so the tail cannot touch memory past the image.
-        __m256i m = ck_tail_mask(r->hi - ow);
-        __m256 a = r->rrow ? _mm256_add_ps(b, _mm256_maskload_ps(r->rrow + ow, m)) : b;
-        for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
-            const float *s = r->plane + (size_t)(r->ih0 + kh * r->dh) * W + (ow - r->pl);
-            const float *wk = r->w + kh * KW;
-            for (int kw = 0; kw < KW; kw++)
-                a = _mm256_fmadd_ps(_mm256_maskload_ps(s + kw * r->dw, m), _mm256_broadcast_ss(wk + kw), a);
-        }
-        _mm256_maskstore_ps(r->orow + ow, m, ck_act8(a, r->act));
+    for (int q = 0; q < NR; q++) _mm256_maskstore_ps(p->orow[q] + t, m, ck_act8(acc[q], p->act));
+}
+
+CK_AVX2 CK_INLINE void dw_rows(const dw_pair *p, const int NR, const int KW, int n, float bias_value) {
+    const __m256 bias = _mm256_set1_ps(bias_value);
+    int t = 0;
+    for (; t + 32 <= n; t += 32) dw_block(p, NR, 4, KW, t, bias);
+    if (t + 16 <= n) {
+        dw_block(p, NR, 2, KW, t, bias);
+        t += 16;
+    }
+    if (t + 8 <= n) {
+        dw_block(p, NR, 1, KW, t, bias);
+        t += 8;
+    }
+    if (t < n) dw_tail(p, NR, KW, t, n - t, bias);
+}
+
+typedef void (*dw_rows_fn)(const dw_pair *p, int n, float bias);
+
+#define CK_DW_VARIANT(name, nr, kw) \
+    CK_AVX2 static void name(const dw_pair *p, int n, float bias) { dw_rows(p, nr, kw, n, bias); }
+CK_DW_VARIANT(dw_k3_r1, 1, 3)
+CK_DW_VARIANT(dw_k3_r2, 2, 3)
+CK_DW_VARIANT(dw_k5_r1, 1, 5)
+CK_DW_VARIANT(dw_k5_r2, 2, 5)
+CK_DW_VARIANT(dw_k7_r1, 1, 7)
+CK_DW_VARIANT(dw_k7_r2, 2, 7)
+#undef CK_DW_VARIANT
+
+/// One padded input row: dst[j] = row[col0 + j] inside the image, 0 outside, j in [0, len).
+static void dw_fill_s1(const float *row, int W, int col0, float *dst, int len) {
+    int a = ck_max_int(0, ck_min_int(-col0, len));
+    int b = ck_max_int(a, ck_min_int(W - col0, len));
+    // The zero runs are a few floats (the padding): a loop beats a libc call.
+    for (int j = 0; j < a; j++) dst[j] = 0.0f;
+    memcpy(dst + a, row + col0 + a, (size_t)(b - a) * sizeof(float));
+    for (int j = b; j < len; j++) dst[j] = 0.0f;
+}
+
+/// One padded input row split by column parity: even[i] = P(2i), odd[i] = P(2i + 1) with
+/// P(j) = row[col0 + j] inside the image and 0 outside, i in [0, len).
+CK_AVX2 static void dw_fill_s2(const float *row, int W, int col0, float *even, float *odd, int len) {
+    int i = 0;
+    for (; i < len && col0 + 2 * i < 0; i++) {
+        int j = col0 + 2 * i;
+        even[i] = 0.0f;
+        odd[i] = j + 1 >= 0 && j + 1 < W ? row[j + 1] : 0.0f;
+    }
+    for (; i + 8 <= len && col0 + 2 * i + 15 < W; i += 8) {
+        const float *src = row + col0 + 2 * i;
+        __m256 v0 = _mm256_loadu_ps(src), v1 = _mm256_loadu_ps(src + 8);
+        _mm256_storeu_ps(even + i, ck_swap_mid(_mm256_shuffle_ps(v0, v1, 0x88)));
+        _mm256_storeu_ps(odd + i, ck_swap_mid(_mm256_shuffle_ps(v0, v1, 0xDD)));
+    }
+    for (; i < len; i++) {
+        int j = col0 + 2 * i;
+        even[i] = j >= 0 && j < W ? row[j] : 0.0f;
+        odd[i] = j + 1 >= 0 && j + 1 < W ? row[j + 1] : 0.0f;
     }
 }
 
-/// Stride-2 interior. Two consecutive loads at p hold taps p[0..15]; shuffle 0x88 picks the even
-/// elements and 0xDD the odd ones, both in the permuted lane order undone by ck_swap_mid before the
-/// store. With dilation 1, tap kw+1 is the odd half of tap kw's loads, halving the loads.
-CK_AVX2 CK_INLINE void dw_s2_impl(const dw_row *r, const int KW) {
-    const __m256 b = _mm256_set1_ps(r->bias);
-    const size_t W = (size_t)r->W;
-    // A full step reads 16 floats from its last tap, one past that tap's last used element;
-    // steps whose extra element would leave the row go to the masked tail instead.
-    int last_tap = (KW - 1) * r->dw;
-    int max_start = ck_floor_div(r->W - 16 + r->pl - last_tap, 2);
-    int ow = r->lo;
-    for (; ow + 8 <= r->hi && ow <= max_start; ow += 8) {
-        __m256 a = r->rrow ? _mm256_add_ps(b, ck_swap_mid(_mm256_loadu_ps(r->rrow + ow))) : b;
-        for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
-            const float *s = r->plane + (size_t)(r->ih0 + kh * r->dh) * W + (2 * ow - r->pl);
-            const float *wk = r->w + kh * KW;
-            if (r->dw == 1) {
-                int kw = 0;
-                for (; kw + 1 < KW; kw += 2) {
-                    __m256 v0 = _mm256_loadu_ps(s + kw), v1 = _mm256_loadu_ps(s + kw + 8);
-                    a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), _mm256_broadcast_ss(wk + kw), a);
-                    a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0xDD), _mm256_broadcast_ss(wk + kw + 1), a);
-                }
-                if (kw < KW) {
-                    __m256 v0 = _mm256_loadu_ps(s + kw), v1 = _mm256_loadu_ps(s + kw + 8);
-                    a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), _mm256_broadcast_ss(wk + kw), a);
-                }
-            } else {
-                for (int kw = 0; kw < KW; kw++) {
-                    const float *p = s + kw * r->dw;
-                    __m256 v0 = _mm256_loadu_ps(p), v1 = _mm256_loadu_ps(p + 8);
-                    a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), _mm256_broadcast_ss(wk + kw), a);
-                }
-            }
-        }
-        _mm256_storeu_ps(r->orow + ow, ck_act8(ck_swap_mid(a), r->act));
-    }
-    while (ow < r->hi) {
-        int n = ck_min_int(8, r->hi - ow);
-        // Lanes j < n read tap offsets 0..2n-2 relative to each tap's start.
-        __m256i m0 = ck_tail_mask(2 * n - 1), m1 = ck_tail_mask(2 * n - 9);
-        __m256i mo = ck_tail_mask(n);
-        __m256 a = r->rrow ? _mm256_add_ps(b, ck_swap_mid(_mm256_maskload_ps(r->rrow + ow, mo))) : b;
-        for (int kh = r->kh_lo; kh < r->kh_hi; kh++) {
-            const float *s = r->plane + (size_t)(r->ih0 + kh * r->dh) * W + (2 * ow - r->pl);
-            const float *wk = r->w + kh * KW;
-            for (int kw = 0; kw < KW; kw++) {
-                const float *p = s + kw * r->dw;
-                __m256 v0 = _mm256_maskload_ps(p, m0), v1 = _mm256_maskload_ps(p + 8, m1);
-                a = _mm256_fmadd_ps(_mm256_shuffle_ps(v0, v1, 0x88), _mm256_broadcast_ss(wk + kw), a);
-            }
-        }
-        _mm256_maskstore_ps(r->orow + ow, mo, ck_act8(ck_swap_mid(a), r->act));
-        ow += n;
-    }
+/// The ring's shape for one geometry; `ok` is 0 when the geometry does not fit the ring path.
+typedef struct {
+    int ok;
+    int slots;        // rows a row pair can touch: (KH-1)*dh + 1 + stride_h
+    int chunk;        // output columns per pass (multiple of 8, or all of out_w)
+    int slot_floats;  // floats per ring slot
+    int half;         // stride 2: offset of the odd-column half inside a slot
+} dw_ring_shape;
+
+static dw_ring_shape dw_ring_plan(const ck_window *g) {
+    dw_ring_shape r = {0, 0, 0, 0, 0};
+    if (g->stride_w > 2 || g->kernel_h > CK_DW_MAX_TAPS || g->kernel_w > CK_DW_MAX_TAPS) return r;
+    long span = (long)(g->kernel_w - 1) * g->dilation_w;   // extra input columns per chunk
+    long slots = (long)(g->kernel_h - 1) * g->dilation_h + 1 + g->stride_h;
+    if (slots > CK_DW_MAX_SLOTS) return r;
+    long per_slot = CK_DW_RING_FLOATS / slots;
+    // Slot width for a chunk of c outputs: stride 1: c + span; stride 2: 2 * (c + span/2).
+    long chunk = g->stride_w == 1 ? per_slot - span : per_slot / 2 - span / 2;
+    long out_w8 = ((long)g->out_w + 7) / 8 * 8;
+    chunk = chunk >= out_w8 ? out_w8 : chunk / 8 * 8;
+    if (chunk < 8) return r;
+    r.ok = 1;
+    r.slots = (int)slots;
+    r.chunk = (int)chunk;
+    r.half = g->stride_w == 1 ? 0 : (int)(chunk + span / 2);
+    r.slot_floats = g->stride_w == 1 ? (int)(chunk + span) : 2 * r.half;
+    return r;
 }
 
-CK_AVX2 static void dw_s1_k3(const dw_row *r) { dw_s1_impl(r, 3); }
-CK_AVX2 static void dw_s1_k5(const dw_row *r) { dw_s1_impl(r, 5); }
-CK_AVX2 static void dw_s1_k7(const dw_row *r) { dw_s1_impl(r, 7); }
-CK_AVX2 static void dw_s1_any(const dw_row *r) { dw_s1_impl(r, r->KW); }
-CK_AVX2 static void dw_s2_k3(const dw_row *r) { dw_s2_impl(r, 3); }
-CK_AVX2 static void dw_s2_k5(const dw_row *r) { dw_s2_impl(r, 5); }
-CK_AVX2 static void dw_s2_k7(const dw_row *r) { dw_s2_impl(r, 7); }
-CK_AVX2 static void dw_s2_any(const dw_row *r) { dw_s2_impl(r, r->KW); }
-
-typedef void (*dw_row_fn)(const dw_row *);
-
-static dw_row_fn dw_pick_avx2(int stride_w, int kernel_w) {
-    if (stride_w == 1) {
-        switch (kernel_w) {
-        case 3: return dw_s1_k3;
-        case 5: return dw_s1_k5;
-        case 7: return dw_s1_k7;
-        default: return dw_s1_any;
-        }
-    }
-    if (stride_w == 2) {
-        switch (kernel_w) {
-        case 3: return dw_s2_k3;
-        case 5: return dw_s2_k5;
-        case 7: return dw_s2_k7;
-        default: return dw_s2_any;
-        }
-    }
-    return dw_interior_scalar;
+static void dw_scalar_row(const dw_row *r) {
+    dw_pixels_checked(r, 0, r->lo);
+    dw_interior_scalar(r);
+    dw_pixels_checked(r, r->hi, r->out_w);
 }
 
 CK_AVX2 static void depthwise_avx2(const float *in, const float *weight, const float *bias,
                                    const float *residual, float *out, const ck_window *g,
                                    int c_begin, int c_end, ck_activation act) {
-    dw_row_fn interior = dw_pick_avx2(g->stride_w, g->kernel_w);
     size_t out_plane = (size_t)g->out_h * (size_t)g->out_w;
+    dw_ring_shape shape = dw_ring_plan(g);
+    if (!shape.ok) {
+        // Strides above 2, huge kernels or dilations: the bounds-checked scalar rows.
+        for (int c = c_begin; c < c_end; c++) {
+            dw_row r;
+            dw_channel_setup(&r, in, weight, bias, g, c, act);
+            for (int oh = 0; oh < g->out_h; oh++) {
+                size_t row_off = (size_t)c * out_plane + (size_t)oh * (size_t)g->out_w;
+                r.orow = out + row_off;
+                r.rrow = residual ? residual + row_off : NULL;
+                dw_row_setup(&r, g, oh);
+                dw_scalar_row(&r);
+            }
+        }
+        return;
+    }
+    const int KW = g->kernel_w, sw = g->stride_w;
+    dw_rows_fn one = NULL, two = NULL;
+    if (KW == 3) one = dw_k3_r1, two = dw_k3_r2;
+    if (KW == 5) one = dw_k5_r1, two = dw_k5_r2;
+    if (KW == 7) one = dw_k7_r1, two = dw_k7_r2;
+
+    _Alignas(32) float ring[CK_DW_RING_FLOATS];
+    int tag[CK_DW_MAX_SLOTS];
+    int off[CK_DW_MAX_TAPS];
+    for (int kw = 0; kw < KW; kw++) {
+        int x = kw * g->dilation_w;
+        off[kw] = sw == 1 ? x : (x & 1) * shape.half + x / 2;
+    }
     for (int c = c_begin; c < c_end; c++) {
-        dw_row r;
-        dw_channel_setup(&r, in, weight, bias, g, c, act);
-        for (int oh = 0; oh < g->out_h; oh++) {
-            size_t row_off = (size_t)c * out_plane + (size_t)oh * (size_t)g->out_w;
-            r.orow = out + row_off;
-            r.rrow = residual ? residual + row_off : NULL;
-            dw_row_setup(&r, g, oh);
-            dw_pixels_checked(&r, 0, r.lo);
-            if (r.hi > r.lo) interior(&r);
-            dw_pixels_checked(&r, r.hi, g->out_w);
+        const float *plane = in + (size_t)c * (size_t)g->in_h * (size_t)g->in_w;
+        float bias_value = bias ? bias[c] : 0.0f;
+        dw_pair p;
+        p.off = off;
+        p.w = weight + (size_t)c * (size_t)g->kernel_h * (size_t)KW;
+        p.act = act;
+        for (int c0 = 0; c0 < g->out_w; c0 += shape.chunk) {
+            int n = ck_min_int(shape.chunk, g->out_w - c0);
+            int col0 = c0 * sw - g->pad_left;   // input column of ring column 0
+            for (int i = 0; i < shape.slots; i++) tag[i] = -1;
+            int oh = 0;
+            while (oh < g->out_h) {
+                dw_row rows[2];
+                int nr = oh + 1 < g->out_h ? 2 : 1;
+                for (int q = 0; q < nr; q++) dw_row_setup(&rows[q], g, oh + q);
+                if (nr == 2 && (rows[1].kh_lo != rows[0].kh_lo || rows[1].kh_hi != rows[0].kh_hi)) nr = 1;
+                p.kh_lo = rows[0].kh_lo;
+                p.kh_hi = rows[0].kh_hi;
+                // Slot of input row ih is ih mod slots; one division per pair, then steps.
+                int first_slot = (rows[0].ih0 + p.kh_lo * g->dilation_h) % shape.slots;
+                for (int q = 0; q < nr; q++) {
+                    size_t row_off = (size_t)c * out_plane + (size_t)(oh + q) * (size_t)g->out_w + (size_t)c0;
+                    p.orow[q] = out + row_off;
+                    p.rrow[q] = residual ? residual + row_off : NULL;
+                    int slot = first_slot + q * g->stride_h;
+                    while (slot >= shape.slots) slot -= shape.slots;
+                    for (int kh = p.kh_lo; kh < p.kh_hi; kh++) {
+                        int ih = rows[q].ih0 + kh * g->dilation_h;
+                        if (kh > p.kh_lo) {
+                            slot += g->dilation_h;
+                            while (slot >= shape.slots) slot -= shape.slots;
+                        }
+                        float *dst = ring + (size_t)slot * (size_t)shape.slot_floats;
+                        if (tag[slot] != ih) {
+                            const float *src = plane + (size_t)ih * (size_t)g->in_w;
+                            if (sw == 1)
+                                dw_fill_s1(src, g->in_w, col0, dst, shape.slot_floats);
+                            else
+                                dw_fill_s2(src, g->in_w, col0, dst, dst + shape.half, shape.half);
+                            tag[slot] = ih;
+                        }
+                        p.tap[q][kh] = dst;
+                    }
+                }
+                dw_rows_fn fn = nr == 2 ? two : one;
+                if (fn)
+                    fn(&p, n, bias_value);
+                else if (nr == 2)
+                    dw_rows(&p, 2, KW, n, bias_value);
+                else
+                    dw_rows(&p, 1, KW, n, bias_value);
+                oh += nr;
+            }
         }
     }
 }

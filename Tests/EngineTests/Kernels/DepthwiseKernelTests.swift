@@ -119,6 +119,25 @@ extension KernelTests {
             }
         }
 
+        /// The AVX2 path stages input rows in a fixed-size stack ring: wide rows with large
+        /// dilations are split into column chunks, and geometries beyond the ring (huge dilation,
+        /// kernels wider than 16) take the scalar route. Both must stay exact.
+        @Test(arguments: [
+            (7, 1, 4, 700), (7, 2, 4, 700), (5, 2, 2, 1500), (3, 1, 1, 2500), (3, 1, 40, 100), (3, 2, 40, 100),
+            (9, 1, 1, 40), (9, 2, 2, 40), (17, 1, 1, 40),
+        ])
+        func chunkedAndFallbackGeometries(kernel: Int, stride: Int, dilation: Int, width: Int) {
+            var rng = KernelRNG(seed: UInt64(kernel * 100_000 + stride * 10_000 + dilation * 1000 + width))
+            let inH = dilation >= 40 ? 90 : 23
+            let pad = (kernel - 1) / 2 * dilation
+            let eff = (kernel - 1) * dilation + 1
+            let g = KernelGeometry(channels: 2, inH: inH, inW: width, kH: kernel, kW: kernel,
+                                   strideH: stride, strideW: stride, dilH: dilation, dilW: dilation,
+                                   padTop: pad, padLeft: pad, padBottom: pad, padRight: pad,
+                                   outH: (inH + 2 * pad - eff) / stride + 1, outW: (width + 2 * pad - eff) / stride + 1)
+            check(g, &rng, act: makeActivation(CK_ACT_HARDSWISH), withBias: true, withResidual: true, cBegin: 0, cEnd: 2)
+        }
+
         @Test func residualMayAliasOutput() {
             var rng = KernelRNG(seed: 11)
             for stride in [1, 2] {
