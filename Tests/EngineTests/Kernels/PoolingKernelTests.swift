@@ -118,6 +118,34 @@ extension KernelTests {
             }
         }
 
+        /// Dilation can leave a window with no tap in the image (ONNX Runtime: max gives
+        /// -FLT_MAX, average gives 0): per window, and for a whole output row.
+        @Test func windowsWithoutImageTaps() {
+            // Rows in the image, columns -1 and 2 of a 2-wide image: empty windows one by one.
+            let g = KernelGeometry(channels: 2, inH: 5, inW: 2, kH: 2, kW: 2, strideH: 1, strideW: 1, dilH: 1, dilW: 3,
+                                   padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, outH: 6, outW: 1)
+            // Input rows -1 and 3 of a 3-high image: a whole output row of empty windows.
+            let wide = KernelGeometry(channels: 1, inH: 3, inW: 19, kH: 2, kW: 2, strideH: 1, strideW: 1, dilH: 4, dilW: 4,
+                                      padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, outH: 1, outW: 17)
+            var rng = KernelRNG(seed: 81)
+            for geometry in [g, wide] {
+                let input = rng.floats(geometry.channels * geometry.inH * geometry.inW, -5, 5)
+                let wantMax = referencePool(input, geometry, max: true, includePad: false, 0, geometry.channels).map(Float.init)
+                forEachKernelPath { path in
+                    var win = geometry.window
+                    var out = [Float](repeating: kernelSentinel, count: wantMax.count)
+                    ck_maxpool2d(input, &out, &win, 0, Int32(geometry.channels))
+                    expectIdentical(out, wantMax, "\(path) max \(geometry)")
+                    for includePad in [0, 1] {
+                        let want = referencePool(input, geometry, max: false, includePad: includePad == 1, 0, geometry.channels)
+                        ck_avgpool2d_padded(input, &out, &win, 1, 1, Int32(includePad), 0, Int32(geometry.channels))
+                        expectClose(out, want, "\(path) avg include_pad \(includePad) \(geometry)")
+                    }
+                }
+                #expect(wantMax.contains(-Float.greatestFiniteMagnitude), "the geometry must contain an empty window")
+            }
+        }
+
         @Test func globalAveragePoolMatchesReference() {
             var rng = KernelRNG(seed: 80)
             for spatial in [1, 3, 8, 15, 16, 17, 100, 512, 4099] {
