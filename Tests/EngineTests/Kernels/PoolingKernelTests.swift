@@ -4,7 +4,7 @@ import Testing
 /// Naive ONNX pooling in Double (ONNX Runtime's conventions; see Pooling.c): max ignores padding
 /// and gives -Float.greatestFiniteMagnitude for a window without in-image taps; average divides
 /// by the in-image taps, or with `includePad` by the taps inside the padded extent.
-func referencePool(_ input: [Float], _ g: KernelGeometry, max isMax: Bool, includePad: Bool,
+func kernelReferencePool(_ input: [Float], _ g: KernelGeometry, max isMax: Bool, includePad: Bool,
                    _ cBegin: Int, _ cEnd: Int) -> [Double] {
     var out = [Double](repeating: Double(kernelSentinel), count: g.channels * g.outH * g.outW)
     for c in cBegin..<cEnd {
@@ -59,12 +59,12 @@ extension KernelTests {
             for g in Self.geometries(seed: ceilMode ? 53 : 54, count: 150, ceilMode: ceilMode) {
                 let cBegin = rng.int(0...2), cEnd = rng.int((cBegin + 1)...3)
                 let input = rng.floats(g.channels * g.inH * g.inW, -5, 5)
-                let want = referencePool(input, g, max: true, includePad: false, cBegin, cEnd).map(Float.init)
+                let want = kernelReferencePool(input, g, max: true, includePad: false, cBegin, cEnd).map(Float.init)
                 forEachKernelPath { path in
                     var win = g.window
                     var out = [Float](repeating: kernelSentinel, count: want.count)
                     ck_maxpool2d(input, &out, &win, Int32(cBegin), Int32(cEnd))
-                    expectIdentical(out, want, "\(path) \(g) c[\(cBegin),\(cEnd))")
+                    expectKernelIdentical(out, want, "\(path) \(g) c[\(cBegin),\(cEnd))")
                 }
             }
         }
@@ -75,12 +75,12 @@ extension KernelTests {
                                    padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, outH: 3, outW: 10)
             var rng = KernelRNG(seed: 55)
             let input = rng.floats(g.inH * g.inW, -9, -1)
-            let want = referencePool(input, g, max: true, includePad: false, 0, 1).map(Float.init)
+            let want = kernelReferencePool(input, g, max: true, includePad: false, 0, 1).map(Float.init)
             forEachKernelPath { path in
                 var win = g.window
                 var out = [Float](repeating: 0, count: want.count)
                 ck_maxpool2d(input, &out, &win, 0, 1)
-                expectIdentical(out, want, "\(path)")
+                expectKernelIdentical(out, want, "\(path)")
                 #expect(out.allSatisfy { $0 < 0 }, "\(path)")
             }
         }
@@ -91,13 +91,13 @@ extension KernelTests {
             for g in Self.geometries(seed: 64 + UInt64(includePad) + (ceilMode ? 2 : 0), count: 150, ceilMode: ceilMode) {
                 let cBegin = rng.int(0...2), cEnd = rng.int((cBegin + 1)...3)
                 let input = rng.floats(g.channels * g.inH * g.inW, -5, 5)
-                let want = referencePool(input, g, max: false, includePad: includePad == 1, cBegin, cEnd)
+                let want = kernelReferencePool(input, g, max: false, includePad: includePad == 1, cBegin, cEnd)
                 forEachKernelPath { path in
                     var win = g.window
                     var out = [Float](repeating: kernelSentinel, count: want.count)
                     ck_avgpool2d_padded(input, &out, &win, Int32(g.padBottom), Int32(g.padRight), Int32(includePad),
                                         Int32(cBegin), Int32(cEnd))
-                    expectClose(out, want, "\(path) \(g) include_pad \(includePad) c[\(cBegin),\(cEnd))")
+                    expectKernelClose(out, want, "\(path) \(g) include_pad \(includePad) c[\(cBegin),\(cEnd))")
                 }
             }
         }
@@ -108,12 +108,12 @@ extension KernelTests {
             var rng = KernelRNG(seed: 70 + UInt64(includePad))
             for g in Self.geometries(seed: 72 + UInt64(includePad), count: 150, ceilMode: false) {
                 let input = rng.floats(g.channels * g.inH * g.inW, -5, 5)
-                let want = referencePool(input, g, max: false, includePad: includePad == 1, 0, 3)
+                let want = kernelReferencePool(input, g, max: false, includePad: includePad == 1, 0, 3)
                 forEachKernelPath { path in
                     var win = g.window
                     var out = [Float](repeating: kernelSentinel, count: want.count)
                     ck_avgpool2d(input, &out, &win, Int32(includePad), 0, 3)
-                    expectClose(out, want, "\(path) \(g) include_pad \(includePad)")
+                    expectKernelClose(out, want, "\(path) \(g) include_pad \(includePad)")
                 }
             }
         }
@@ -130,16 +130,16 @@ extension KernelTests {
             var rng = KernelRNG(seed: 81)
             for geometry in [g, wide] {
                 let input = rng.floats(geometry.channels * geometry.inH * geometry.inW, -5, 5)
-                let wantMax = referencePool(input, geometry, max: true, includePad: false, 0, geometry.channels).map(Float.init)
+                let wantMax = kernelReferencePool(input, geometry, max: true, includePad: false, 0, geometry.channels).map(Float.init)
                 forEachKernelPath { path in
                     var win = geometry.window
                     var out = [Float](repeating: kernelSentinel, count: wantMax.count)
                     ck_maxpool2d(input, &out, &win, 0, Int32(geometry.channels))
-                    expectIdentical(out, wantMax, "\(path) max \(geometry)")
+                    expectKernelIdentical(out, wantMax, "\(path) max \(geometry)")
                     for includePad in [0, 1] {
-                        let want = referencePool(input, geometry, max: false, includePad: includePad == 1, 0, geometry.channels)
+                        let want = kernelReferencePool(input, geometry, max: false, includePad: includePad == 1, 0, geometry.channels)
                         ck_avgpool2d_padded(input, &out, &win, 1, 1, Int32(includePad), 0, Int32(geometry.channels))
-                        expectClose(out, want, "\(path) avg include_pad \(includePad) \(geometry)")
+                        expectKernelClose(out, want, "\(path) avg include_pad \(includePad) \(geometry)")
                     }
                 }
                 #expect(wantMax.contains(-Float.greatestFiniteMagnitude), "the geometry must contain an empty window")
@@ -158,7 +158,7 @@ extension KernelTests {
                 forEachKernelPath { path in
                     var out = [Float](repeating: kernelSentinel, count: channels)
                     ck_global_avgpool(input, &out, Int32(spatial), Int32(cBegin), Int32(cEnd))
-                    expectClose(out, want, rtol: 1e-6, atol: 1e-6, "\(path) spatial \(spatial) c[\(cBegin),\(cEnd))")
+                    expectKernelClose(out, want, rtol: 1e-6, atol: 1e-6, "\(path) spatial \(spatial) c[\(cBegin),\(cEnd))")
                 }
             }
         }

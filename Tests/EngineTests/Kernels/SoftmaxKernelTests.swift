@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Softmax in Double over element (o, k, i) at o*axis*inner + k*inner + i.
-func referenceSoftmax(_ x: [Float], outer: Int, axis: Int, inner: Int) -> [Double] {
+func kernelReferenceSoftmax(_ x: [Float], outer: Int, axis: Int, inner: Int) -> [Double] {
     var out = [Double](repeating: 0, count: x.count)
     for o in 0..<outer {
         for i in 0..<inner {
@@ -26,16 +26,16 @@ extension KernelTests {
             for (outer, axis, inner) in shapes {
                 // Wide logits (up to +-60) exercise the max subtraction and the exp range.
                 let x = rng.floats(outer * axis * inner, -60, 60)
-                let want = referenceSoftmax(x, outer: outer, axis: axis, inner: inner)
+                let want = kernelReferenceSoftmax(x, outer: outer, axis: axis, inner: inner)
                 forEachKernelPath { path in
                     var out = [Float](repeating: kernelSentinel, count: x.count)
                     ck_softmax(x, &out, Int32(outer), Int32(axis), Int32(inner))
-                    expectClose(out, want, rtol: 2e-6, atol: 1e-30, "\(path) outer \(outer) axis \(axis) inner \(inner)")
+                    expectKernelClose(out, want, rtol: 2e-6, atol: 1e-30, "\(path) outer \(outer) axis \(axis) inner \(inner)")
                     var inPlace = x
                     inPlace.withUnsafeMutableBufferPointer { p in
                         ck_softmax(p.baseAddress, p.baseAddress, Int32(outer), Int32(axis), Int32(inner))
                     }
-                    expectClose(inPlace, want, rtol: 2e-6, atol: 1e-30, "\(path) in place outer \(outer) axis \(axis) inner \(inner)")
+                    expectKernelClose(inPlace, want, rtol: 2e-6, atol: 1e-30, "\(path) in place outer \(outer) axis \(axis) inner \(inner)")
                 }
             }
         }
@@ -43,11 +43,11 @@ extension KernelTests {
         /// Huge logits must not overflow: softmax is shift-invariant.
         @Test func largeLogitsAreStable() {
             let x: [Float] = [10000, 10001, 9999, -10000, 3e38, 3e38 - 1e33]
-            let want = referenceSoftmax(x, outer: 2, axis: 3, inner: 1)
+            let want = kernelReferenceSoftmax(x, outer: 2, axis: 3, inner: 1)
             forEachKernelPath { path in
                 var out = [Float](repeating: 0, count: x.count)
                 ck_softmax(x, &out, 2, 3, 1)
-                expectClose(out, want, rtol: 2e-6, atol: 1e-30, "\(path)")
+                expectKernelClose(out, want, rtol: 2e-6, atol: 1e-30, "\(path)")
             }
         }
     }
