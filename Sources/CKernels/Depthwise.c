@@ -260,7 +260,7 @@ typedef struct {
     int half;         // stride 2: offset of the odd-column half inside a slot
 } dw_ring_shape;
 
-static long ck_round8(long n) { return (n + 7) / 8 * 8; }
+static long dw_round8(long n) { return (n + 7) / 8 * 8; }
 
 static dw_ring_shape dw_ring_plan(const ck_window *g) {
     dw_ring_shape r = {0, 0, 0, 0, 0};
@@ -274,15 +274,15 @@ static dw_ring_shape dw_ring_plan(const ck_window *g) {
     long per_slot = CK_DW_RING_FLOATS / slots / 8 * 8;
     long budget = g->stride_w == 1 ? per_slot : per_slot / 2 / 8 * 8;
     long reach = g->stride_w == 1 ? span : span / 2;
-    long chunk = (budget - ck_round8(reach)) / 8 * 8;
-    long out_w8 = ck_round8(g->out_w);
+    long chunk = (budget - dw_round8(reach)) / 8 * 8;
+    long out_w8 = dw_round8(g->out_w);
     if (chunk > out_w8) chunk = out_w8;
     if (chunk < 8) return r;
     r.ok = 1;
     r.slots = (int)slots;
     r.chunk = (int)chunk;
-    r.half = g->stride_w == 1 ? 0 : (int)ck_round8(chunk + reach);
-    r.slot_floats = g->stride_w == 1 ? (int)ck_round8(chunk + reach) : 2 * r.half;
+    r.half = g->stride_w == 1 ? 0 : (int)dw_round8(chunk + reach);
+    r.slot_floats = g->stride_w == 1 ? (int)dw_round8(chunk + reach) : 2 * r.half;
     return r;
 }
 
