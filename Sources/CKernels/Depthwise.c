@@ -66,19 +66,15 @@ static void dw_interior_scalar(const dw_row *r) {
 /// Fills the per-row fields that depend on the output row index.
 static void dw_row_setup(dw_row *r, const ck_window *g, int oh) {
     int ih0 = oh * g->stride_h - g->pad_top;
+    int KH = g->kernel_h, dh = g->dilation_h;
     r->ih0 = ih0;
-    if (ih0 >= 0 && ih0 + (g->kernel_h - 1) * g->dilation_h < g->in_h) {
-        // Every tap inside: the common case, without the divisions below.
-        r->kh_lo = 0;
-        r->kh_hi = g->kernel_h;
-        return;
-    }
-    // Taps kh with 0 <= ih0 + kh*dh < H.
-    int lo = ih0 >= 0 ? 0 : ck_ceil_div(-ih0, g->dilation_h);
-    int hi = ck_floor_div(g->in_h - 1 - ih0, g->dilation_h) + 1;
-    lo = ck_max_int(0, ck_min_int(lo, g->kernel_h));
+    // Taps kh with 0 <= ih0 + kh*dh < H. Counting them off one by one is cheaper than the two
+    // divisions of a closed form: only the few rows near the top and bottom edges loop at all.
+    int lo = 0, hi = KH;
+    while (lo < KH && ih0 + lo * dh < 0) lo++;
+    while (hi > lo && ih0 + (hi - 1) * dh >= g->in_h) hi--;
     r->kh_lo = lo;
-    r->kh_hi = ck_max_int(lo, ck_min_int(hi, g->kernel_h));
+    r->kh_hi = hi;
 }
 
 static int dw_geometry_ok(const ck_window *g, int c_begin, int c_end) {
@@ -213,14 +209,24 @@ CK_DW_VARIANT(dw_k7_r1, 1, 7)
 CK_DW_VARIANT(dw_k7_r2, 2, 7)
 #undef CK_DW_VARIANT
 
-/// One padded input row: dst[j] = row[col0 + j] inside the image, 0 outside, j in [0, len).
-static void dw_fill_s1(const float *row, int W, int col0, float *dst, int len) {
-    int a = ck_max_int(0, ck_min_int(-col0, len));
-    int b = ck_max_int(a, ck_min_int(W - col0, len));
-    // The zero runs are a few floats (the padding): a loop beats a libc call.
-    for (int j = 0; j < a; j++) dst[j] = 0.0f;
-    memcpy(dst + a, row + col0 + a, (size_t)(b - a) * sizeof(float));
-    for (int j = b; j < len; j++) dst[j] = 0.0f;
+/// One padded input row: dst[j] = row[col0 + j] inside the image, 0 outside, j in [0, len),
+/// len a multiple of 8. Vector loads throughout (rows here are often only a few vectors long,
+/// where libc calls would cost more than the copy); edge vectors load through a mask of their
+/// in-image lanes, which never touches memory outside the row.
+CK_AVX2 static void dw_fill_s1(const float *row, int W, int col0, float *dst, int len) {
+    int j = 0;
+    for (; j < len && (col0 + j < 0 || col0 + j + 8 > W); j += 8) {
+        if (col0 + j >= W) break;   // the rest lies right of the row
+        int c = col0 + j;
+        const float *p = (const float *)((uintptr_t)row + (intptr_t)c * (intptr_t)sizeof(float));
+        _mm256_store_ps(dst + j, _mm256_maskload_ps(p, ck_range_mask(-c, W - c)));
+    }
+    for (; j < len && col0 + j + 8 <= W; j += 8) _mm256_store_ps(dst + j, _mm256_loadu_ps(row + col0 + j));
+    for (; j < len; j += 8) {
+        int c = col0 + j;
+        const float *p = (const float *)((uintptr_t)row + (intptr_t)c * (intptr_t)sizeof(float));
+        _mm256_store_ps(dst + j, _mm256_maskload_ps(p, ck_range_mask(-c, W - c)));
+    }
 }
 
 /// One padded input row split by column parity: even[i] = P(2i), odd[i] = P(2i + 1) with
@@ -254,23 +260,29 @@ typedef struct {
     int half;         // stride 2: offset of the odd-column half inside a slot
 } dw_ring_shape;
 
+static long dw_round8(long n) { return (n + 7) / 8 * 8; }
+
 static dw_ring_shape dw_ring_plan(const ck_window *g) {
     dw_ring_shape r = {0, 0, 0, 0, 0};
     if (g->stride_w > 2 || g->kernel_h > CK_DW_MAX_TAPS || g->kernel_w > CK_DW_MAX_TAPS) return r;
     long span = (long)(g->kernel_w - 1) * g->dilation_w;   // extra input columns per chunk
     long slots = (long)(g->kernel_h - 1) * g->dilation_h + 1 + g->stride_h;
     if (slots > CK_DW_MAX_SLOTS) return r;
-    long per_slot = CK_DW_RING_FLOATS / slots;
-    // Slot width for a chunk of c outputs: stride 1: c + span; stride 2: 2 * (c + span/2).
-    long chunk = g->stride_w == 1 ? per_slot - span : per_slot / 2 - span / 2;
-    long out_w8 = ((long)g->out_w + 7) / 8 * 8;
-    chunk = chunk >= out_w8 ? out_w8 : chunk / 8 * 8;
+    // Slots (and stride 2's halves) are whole vectors, so fills store full vectors and every
+    // slot stays 32-byte aligned. A chunk of c outputs needs c + span columns (stride 1), or
+    // two halves of c + span/2 (stride 2).
+    long per_slot = CK_DW_RING_FLOATS / slots / 8 * 8;
+    long budget = g->stride_w == 1 ? per_slot : per_slot / 2 / 8 * 8;
+    long reach = g->stride_w == 1 ? span : span / 2;
+    long chunk = (budget - dw_round8(reach)) / 8 * 8;
+    long out_w8 = dw_round8(g->out_w);
+    if (chunk > out_w8) chunk = out_w8;
     if (chunk < 8) return r;
     r.ok = 1;
     r.slots = (int)slots;
     r.chunk = (int)chunk;
-    r.half = g->stride_w == 1 ? 0 : (int)(chunk + span / 2);
-    r.slot_floats = g->stride_w == 1 ? (int)(chunk + span) : 2 * r.half;
+    r.half = g->stride_w == 1 ? 0 : (int)dw_round8(chunk + reach);
+    r.slot_floats = g->stride_w == 1 ? (int)dw_round8(chunk + reach) : 2 * r.half;
     return r;
 }
 

@@ -62,9 +62,9 @@ static void im2col_impl(const float *in, float *col, const ck_window *g, int row
 }
 
 void ck_im2col(const float *in, float *col, const ck_window *win, int row_begin, int row_end) {
-    if (row_begin >= row_end || win->out_h <= 0 || win->out_w <= 0 || win->kernel_h <= 0 ||
-        win->kernel_w <= 0 || win->stride_h <= 0 || win->stride_w <= 0 ||
-        win->dilation_h <= 0 || win->dilation_w <= 0)
+    if (row_begin >= row_end || win->out_h <= 0 || win->out_w <= 0 || win->in_h <= 0 ||
+        win->in_w <= 0 || win->kernel_h <= 0 || win->kernel_w <= 0 || win->stride_h <= 0 ||
+        win->stride_w <= 0 || win->dilation_h <= 0 || win->dilation_w <= 0)
         return;
 #if CK_X86
     if (ck_use_avx2()) {

@@ -132,6 +132,14 @@ CK_AVX2 CK_INLINE __m256i ck_tail_mask(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lanes);
 }
 
+/// Mask selecting lanes [lo, hi) (any integers; lanes outside 0..7 simply do not exist).
+CK_AVX2 CK_INLINE __m256i ck_range_mask(int lo, int hi) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i below_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), lanes);
+    __m256i below_lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(lo), lanes);
+    return _mm256_andnot_si256(below_lo, below_hi);
+}
+
 /// _mm256_shuffle_ps(v0, v1, 0x88) on two consecutive 8-float loads picks the even elements in
 /// lane order {0,1,4,5,2,3,6,7} (0xDD: the odd ones, same order). Swapping the middle 64-bit
 /// quarters converts between that order and the natural one, in either direction.

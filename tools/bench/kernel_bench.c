@@ -189,6 +189,34 @@ static void bench_memcpy(const char *name, size_t bytes) {
     free(c.dst);
 }
 
+typedef struct {
+    ck_window win;
+    float *in, *col;
+    int rows;
+} im2col_case;
+
+static void run_im2col(void *p) {
+    im2col_case *c = p;
+    ck_im2col(c->in, c->col, &c->win, 0, c->rows);
+}
+
+/// im2col of the first `rows` column-matrix rows (a caller-sized panel of a dense conv).
+static void bench_im2col(const char *name, int ch, int h, int w, int k, int s, int rows) {
+    int pad = (k - 1) / 2;
+    int oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1;
+    im2col_case c = {{ch, h, w, oh, ow, k, k, s, s, pad, pad, 1, 1}, random_buffer((size_t)ch * h * w),
+                     random_buffer((size_t)rows * oh * ow), rows};
+    ck_set_dispatch(0);
+    double scalar = best_ms(run_im2col, &c, 10);
+    ck_set_dispatch(1);
+    double vec = best_ms(run_im2col, &c, 10);
+    double gb = (double)rows * oh * ow * 4 / 1e9;
+    printf("%-44s scalar %7.3f ms %5.1f GB/s out | avx2 %7.3f ms %5.1f GB/s out\n", name, scalar, gb / scalar * 1e3,
+           vec, gb / vec * 1e3);
+    free(c.in);
+    free(c.col);
+}
+
 int main(void) {
     printf("ck_cpu_features() = %d (1 = AVX2+FMA path available)\n", ck_cpu_features());
     bench_memcpy("memcpy 9.4 MB (3x3 s1 layer in+out)", 2 * 144 * 64 * 128 * 4);
@@ -203,6 +231,8 @@ int main(void) {
     bench_depthwise("dw 5x5 s2 72ch 64x128 -> 32x64", 72, 64, 128, 5, 2, 1, CK_ACT_NONE);
     bench_depthwise("dw 5x5 s1 d2 960ch 16x32 +hardswish", 960, 16, 32, 5, 1, 2, CK_ACT_HARDSWISH);
     bench_depthwise("dw 3x3 s1 d4 960ch 16x32 (DeepLab rate)", 960, 16, 32, 3, 1, 4, CK_ACT_CLIP);
+    bench_im2col("im2col 3x3 s1 304ch 64x128, rows 0..288", 304, 64, 128, 3, 1, 288);
+    bench_im2col("im2col 3x3 s2 3ch 256x512 (stem), all 27 rows", 3, 256, 512, 3, 2, 27);
     bench_resize(19, 32, 64, 256, 512);
     bench_resize(21, 64, 128, 256, 512);
     bench_activation("sigmoid 1M values", CK_ACT_SIGMOID, 0, 0);

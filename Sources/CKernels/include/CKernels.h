@@ -2,7 +2,8 @@
 // scalar path and an AVX2+FMA path chosen at run time (see ck_cpu_features), so the binary
 // runs on any x86-64 and on ARM. All tensors are fp32, one image, NCHW, C-contiguous.
 // Range arguments ([c_begin, c_end), [row_begin, row_end)) let callers split work across
-// their own threads; the kernels never start threads and never allocate.
+// their own threads; the kernels never start threads and never allocate. Empty ranges and
+// non-positive sizes, strides or dilations make a call a no-op.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
@@ -69,7 +70,8 @@ void ck_bias_activation(float *data, int spatial, const float *bias, const float
 /// Element-wise activation over n values (in may equal out).
 void ck_activation_apply(const float *in, float *out, size_t n, ck_activation act);
 
-/// Max pooling for channels [c_begin, c_end); padding never wins (treated as -inf).
+/// Max pooling for channels [c_begin, c_end); padding never wins (treated as -inf). A window
+/// with no in-image tap (possible with dilation) gives -FLT_MAX, as in ONNX Runtime.
 void ck_maxpool2d(const float *in, float *out, const ck_window *win, int c_begin, int c_end);
 
 /// Average pooling for channels [c_begin, c_end); count_include_pad as in ONNX AveragePool.

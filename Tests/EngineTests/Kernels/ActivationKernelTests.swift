@@ -15,14 +15,14 @@ extension KernelTests {
             for n in [0, 1, 7, 8, 9, 15, 16, 17, 100, 1031] {
                 var input = rng.floats(n, -8, 8)
                 input.replaceSubrange(0..<min(n, Self.probeValues.count), with: Self.probeValues.prefix(n))
-                let want = input.map { referenceActivation(Double($0), act) }
+                let want = input.map { kernelReferenceActivation(Double($0), act) }
                 forEachKernelPath { path in
                     var out = [Float](repeating: kernelSentinel, count: n)
                     ck_activation_apply(input, &out, n, act)
-                    expectClose(out, want, rtol: 1e-6, atol: 1e-6, "\(path) kind \(act.kind) n \(n)")
+                    expectKernelClose(out, want, rtol: 1e-6, atol: 1e-6, "\(path) kind \(act.kind) n \(n)")
                     var inPlace = input
                     inPlace.withUnsafeMutableBufferPointer { p in ck_activation_apply(p.baseAddress, p.baseAddress, n, act) }
-                    expectClose(inPlace, want, rtol: 1e-6, atol: 1e-6, "\(path) in place kind \(act.kind) n \(n)")
+                    expectKernelClose(inPlace, want, rtol: 1e-6, atol: 1e-6, "\(path) in place kind \(act.kind) n \(n)")
                 }
             }
         }
@@ -72,7 +72,7 @@ extension KernelTests {
                         let k = c * spatial + i
                         var v = Double(data[k]) + Double(bias?[c] ?? 0)
                         if let residual { v += Double(residual[k]) }
-                        want[k] = referenceActivation(v, act)
+                        want[k] = kernelReferenceActivation(v, act)
                     }
                 }
                 forEachKernelPath { path in
@@ -84,7 +84,7 @@ extension KernelTests {
                                                residual == nil ? nil : rp.baseAddress, Int32(cBegin), Int32(cEnd), act)
                         }
                     }
-                    expectClose(got, want, "\(path) C\(channels) spatial \(spatial) c[\(cBegin),\(cEnd)) act \(act.kind) bias \(bias != nil) residual \(residual != nil)")
+                    expectKernelClose(got, want, "\(path) C\(channels) spatial \(spatial) c[\(cBegin),\(cEnd)) act \(act.kind) bias \(bias != nil) residual \(residual != nil)")
                 }
             }
         }

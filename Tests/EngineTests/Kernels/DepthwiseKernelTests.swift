@@ -2,7 +2,7 @@ import CKernels
 import Testing
 
 /// Naive depthwise convolution in Double; channels outside [cBegin, cEnd) hold the sentinel.
-func referenceDepthwise(_ input: [Float], _ weight: [Float], _ bias: [Float]?, _ residual: [Float]?,
+func kernelReferenceDepthwise(_ input: [Float], _ weight: [Float], _ bias: [Float]?, _ residual: [Float]?,
                         _ g: KernelGeometry, _ act: ck_activation, _ cBegin: Int, _ cEnd: Int) -> [Double] {
     var out = [Double](repeating: Double(kernelSentinel), count: g.channels * g.outH * g.outW)
     for c in cBegin..<cEnd {
@@ -20,7 +20,7 @@ func referenceDepthwise(_ input: [Float], _ weight: [Float], _ bias: [Float]?, _
                 }
                 let o = (c * g.outH + oh) * g.outW + ow
                 if let residual { acc += Double(residual[o]) }
-                out[o] = referenceActivation(acc, act)
+                out[o] = kernelReferenceActivation(acc, act)
             }
         }
     }
@@ -28,7 +28,7 @@ func referenceDepthwise(_ input: [Float], _ weight: [Float], _ bias: [Float]?, _
 }
 
 /// Runs ck_depthwise_conv2d on fresh copies; `aliasResidual` passes the residual as the output.
-func runDepthwise(_ input: [Float], _ weight: [Float], _ bias: [Float]?, _ residual: [Float]?,
+func runKernelDepthwise(_ input: [Float], _ weight: [Float], _ bias: [Float]?, _ residual: [Float]?,
                   _ g: KernelGeometry, _ act: ck_activation, _ cBegin: Int, _ cEnd: Int,
                   aliasResidual: Bool = false) -> [Float] {
     var win = g.window
@@ -65,10 +65,10 @@ extension KernelTests {
             let weight = rng.floats(g.channels * g.kH * g.kW)
             let bias = withBias ? rng.floats(g.channels) : nil
             let residual = withResidual ? rng.floats(g.channels * g.outH * g.outW) : nil
-            let want = referenceDepthwise(input, weight, bias, residual, g, act, cBegin, cEnd)
+            let want = kernelReferenceDepthwise(input, weight, bias, residual, g, act, cBegin, cEnd)
             forEachKernelPath { path in
-                let got = runDepthwise(input, weight, bias, residual, g, act, cBegin, cEnd, aliasResidual: aliasResidual)
-                expectClose(got, want, "\(path) \(g) act \(act.kind) bias \(withBias) residual \(withResidual) alias \(aliasResidual) c[\(cBegin),\(cEnd))")
+                let got = runKernelDepthwise(input, weight, bias, residual, g, act, cBegin, cEnd, aliasResidual: aliasResidual)
+                expectKernelClose(got, want, "\(path) \(g) act \(act.kind) bias \(withBias) residual \(withResidual) alias \(aliasResidual) c[\(cBegin),\(cEnd))")
             }
         }
 

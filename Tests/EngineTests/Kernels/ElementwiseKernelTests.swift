@@ -2,7 +2,7 @@ import CKernels
 import Testing
 
 /// IEEE +, -, *, / are exactly rounded, so Swift's own Float arithmetic is an exact reference.
-func referenceBinary(_ a: Float, _ b: Float, _ kind: ck_binary_kind) -> Float {
+func kernelReferenceBinary(_ a: Float, _ b: Float, _ kind: ck_binary_kind) -> Float {
     switch kind {
     case CK_SUB: return a - b
     case CK_MUL: return a * b
@@ -21,11 +21,11 @@ extension KernelTests {
                 for n in [0, 1, 7, 8, 9, 64, 1001] {
                     var a = rng.floats(n, -100, 100), b = rng.floats(n, -100, 100)
                     if n > 2 { b[0] = 0; a[1] = .infinity; b[2] = .nan }
-                    let want = zip(a, b).map { referenceBinary($0, $1, kind) }
+                    let want = zip(a, b).map { kernelReferenceBinary($0, $1, kind) }
                     forEachKernelPath { path in
                         var out = [Float](repeating: kernelSentinel, count: n)
                         ck_binary_same(a, b, &out, n, Int32(kind.rawValue))
-                        expectIdentical(out, want, "\(path) kind \(kind.rawValue) n \(n)")
+                        expectKernelIdentical(out, want, "\(path) kind \(kind.rawValue) n \(n)")
                     }
                 }
             }
@@ -37,11 +37,11 @@ extension KernelTests {
             for kind in Self.kinds {
                 for n in [1, 5, 8, 23, 257] {
                     let a = rng.floats(n, -10, 10), s = rng.float(-3, 3)
-                    let want = a.map { scalarOnLeft ? referenceBinary(s, $0, kind) : referenceBinary($0, s, kind) }
+                    let want = a.map { scalarOnLeft ? kernelReferenceBinary(s, $0, kind) : kernelReferenceBinary($0, s, kind) }
                     forEachKernelPath { path in
                         var out = [Float](repeating: kernelSentinel, count: n)
                         ck_binary_scalar(a, s, &out, n, Int32(kind.rawValue), scalarOnLeft ? 1 : 0)
-                        expectIdentical(out, want, "\(path) kind \(kind.rawValue) n \(n) left \(scalarOnLeft)")
+                        expectKernelIdentical(out, want, "\(path) kind \(kind.rawValue) n \(n) left \(scalarOnLeft)")
                     }
                 }
             }
@@ -59,7 +59,7 @@ extension KernelTests {
                 forEachKernelPath { path in
                     var out = [Float](repeating: kernelSentinel, count: input.count)
                     ck_channel_scale(input, scale, &out, Int32(spatial), Int32(cBegin), Int32(cEnd))
-                    expectIdentical(out, want, "\(path) spatial \(spatial) c[\(cBegin),\(cEnd))")
+                    expectKernelIdentical(out, want, "\(path) spatial \(spatial) c[\(cBegin),\(cEnd))")
                 }
             }
         }

@@ -3,7 +3,7 @@ import Testing
 
 /// Naive column matrix: row (c, kh, kw), column (oh, ow); rows outside [rowBegin, rowEnd) hold
 /// the sentinel.
-func referenceIm2col(_ input: [Float], _ g: KernelGeometry, _ rowBegin: Int, _ rowEnd: Int) -> [Float] {
+func kernelReferenceIm2col(_ input: [Float], _ g: KernelGeometry, _ rowBegin: Int, _ rowEnd: Int) -> [Float] {
     let columns = g.outH * g.outW
     var col = [Float](repeating: kernelSentinel, count: g.channels * g.kH * g.kW * columns)
     for c in 0..<g.channels {
@@ -39,12 +39,12 @@ extension KernelTests {
                 let rowBegin = rng.int(0...(rows - 1))
                 let rowEnd = rng.int((rowBegin + 1)...rows)
                 let input = rng.floats(g.channels * g.inH * g.inW)
-                let want = referenceIm2col(input, g, rowBegin, rowEnd)
+                let want = kernelReferenceIm2col(input, g, rowBegin, rowEnd)
                 forEachKernelPath { path in
                     var win = g.window
                     var col = [Float](repeating: kernelSentinel, count: want.count)
                     ck_im2col(input, &col, &win, Int32(rowBegin), Int32(rowEnd))
-                    expectIdentical(col, want, "\(path) \(g) rows [\(rowBegin),\(rowEnd))")
+                    expectKernelIdentical(col, want, "\(path) \(g) rows [\(rowBegin),\(rowEnd))")
                 }
                 cases += 1
             }

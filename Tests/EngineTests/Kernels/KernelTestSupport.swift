@@ -65,7 +65,7 @@ let allKernelActivations: [ck_activation] = [
 ]
 
 /// Reference activation in Double, straight from the ONNX operator definitions.
-func referenceActivation(_ x: Double, _ act: ck_activation) -> Double {
+func kernelReferenceActivation(_ x: Double, _ act: ck_activation) -> Double {
     let a = Double(act.a), b = Double(act.b)
     switch UInt32(act.kind) {
     case CK_ACT_RELU.rawValue: return max(x, 0)
@@ -79,7 +79,7 @@ func referenceActivation(_ x: Double, _ act: ck_activation) -> Double {
 }
 
 /// Records one issue naming the first mismatch (and how many there are) instead of thousands.
-func expectClose(_ got: [Float], _ want: [Double], rtol: Double = 1e-5, atol: Double = 1e-5,
+func expectKernelClose(_ got: [Float], _ want: [Double], rtol: Double = 1e-5, atol: Double = 1e-5,
                  _ context: @autoclosure () -> String,
                  sourceLocation: SourceLocation = #_sourceLocation) {
     guard got.count == want.count else {
@@ -110,7 +110,7 @@ func expectClose(_ got: [Float], _ want: [Double], rtol: Double = 1e-5, atol: Do
 }
 
 /// Exact comparison, NaN equal to NaN.
-func expectIdentical(_ got: [Float], _ want: [Float], _ context: @autoclosure () -> String,
+func expectKernelIdentical(_ got: [Float], _ want: [Float], _ context: @autoclosure () -> String,
                      sourceLocation: SourceLocation = #_sourceLocation) {
     guard got.count == want.count else {
         Issue.record("\(context()): \(got.count) values, expected \(want.count)", sourceLocation: sourceLocation)
@@ -176,14 +176,5 @@ struct KernelGeometry: CustomStringConvertible {
                               strideH: sh, strideW: sw, dilH: dh, dilW: dw,
                               padTop: pt, padLeft: pl, padBottom: pb, padRight: pr,
                               outH: oh, outW: ow)
-    }
-}
-
-/// Calls `body` with pointers to the arrays' storage (Swift arrays cannot be passed as `const
-/// float *` and `float *` in one expression when one of them is optional).
-func withKernelBuffers<R>(_ input: [Float], _ output: inout [Float],
-                          _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> R) -> R {
-    input.withUnsafeBufferPointer { inp in
-        output.withUnsafeMutableBufferPointer { out in body(inp.baseAddress!, out.baseAddress!) }
     }
 }

@@ -4,7 +4,7 @@ import Testing
 /// Naive ONNX pooling in Double (ONNX Runtime's conventions; see Pooling.c): max ignores padding
 /// and gives -Float.greatestFiniteMagnitude for a window without in-image taps; average divides
 /// by the in-image taps, or with `includePad` by the taps inside the padded extent.
-func referencePool(_ input: [Float], _ g: KernelGeometry, max isMax: Bool, includePad: Bool,
+func kernelReferencePool(_ input: [Float], _ g: KernelGeometry, max isMax: Bool, includePad: Bool,
                    _ cBegin: Int, _ cEnd: Int) -> [Double] {
     var out = [Double](repeating: Double(kernelSentinel), count: g.channels * g.outH * g.outW)
     for c in cBegin..<cEnd {
@@ -59,12 +59,12 @@ extension KernelTests {
             for g in Self.geometries(seed: ceilMode ? 53 : 54, count: 150, ceilMode: ceilMode) {
                 let cBegin = rng.int(0...2), cEnd = rng.int((cBegin + 1)...3)
                 let input = rng.floats(g.channels * g.inH * g.inW, -5, 5)
-                let want = referencePool(input, g, max: true, includePad: false, cBegin, cEnd).map(Float.init)
+                let want = kernelReferencePool(input, g, max: true, includePad: false, cBegin, cEnd).map(Float.init)
                 forEachKernelPath { path in
                     var win = g.window
                     var out = [Float](repeating: kernelSentinel, count: want.count)
                     ck_maxpool2d(input, &out, &win, Int32(cBegin), Int32(cEnd))
-                    expectIdentical(out, want, "\(path) \(g) c[\(cBegin),\(cEnd))")
+                    expectKernelIdentical(out, want, "\(path) \(g) c[\(cBegin),\(cEnd))")
                 }
             }
         }
@@ -75,12 +75,12 @@ extension KernelTests {
                                    padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, outH: 3, outW: 10)
             var rng = KernelRNG(seed: 55)
             let input = rng.floats(g.inH * g.inW, -9, -1)
-            let want = referencePool(input, g, max: true, includePad: false, 0, 1).map(Float.init)
+            let want = kernelReferencePool(input, g, max: true, includePad: false, 0, 1).map(Float.init)
             forEachKernelPath { path in
                 var win = g.window
                 var out = [Float](repeating: 0, count: want.count)
                 ck_maxpool2d(input, &out, &win, 0, 1)
-                expectIdentical(out, want, "\(path)")
+                expectKernelIdentical(out, want, "\(path)")
                 #expect(out.allSatisfy { $0 < 0 }, "\(path)")
             }
         }
@@ -91,13 +91,13 @@ extension KernelTests {
             for g in Self.geometries(seed: 64 + UInt64(includePad) + (ceilMode ? 2 : 0), count: 150, ceilMode: ceilMode) {
                 let cBegin = rng.int(0...2), cEnd = rng.int((cBegin + 1)...3)
                 let input = rng.floats(g.channels * g.inH * g.inW, -5, 5)
-                let want = referencePool(input, g, max: false, includePad: includePad == 1, cBegin, cEnd)
+                let want = kernelReferencePool(input, g, max: false, includePad: includePad == 1, cBegin, cEnd)
                 forEachKernelPath { path in
                     var win = g.window
                     var out = [Float](repeating: kernelSentinel, count: want.count)
                     ck_avgpool2d_padded(input, &out, &win, Int32(g.padBottom), Int32(g.padRight), Int32(includePad),
                                         Int32(cBegin), Int32(cEnd))
-                    expectClose(out, want, "\(path) \(g) include_pad \(includePad) c[\(cBegin),\(cEnd))")
+                    expectKernelClose(out, want, "\(path) \(g) include_pad \(includePad) c[\(cBegin),\(cEnd))")
                 }
             }
         }
@@ -108,13 +108,41 @@ extension KernelTests {
             var rng = KernelRNG(seed: 70 + UInt64(includePad))
             for g in Self.geometries(seed: 72 + UInt64(includePad), count: 150, ceilMode: false) {
                 let input = rng.floats(g.channels * g.inH * g.inW, -5, 5)
-                let want = referencePool(input, g, max: false, includePad: includePad == 1, 0, 3)
+                let want = kernelReferencePool(input, g, max: false, includePad: includePad == 1, 0, 3)
                 forEachKernelPath { path in
                     var win = g.window
                     var out = [Float](repeating: kernelSentinel, count: want.count)
                     ck_avgpool2d(input, &out, &win, Int32(includePad), 0, 3)
-                    expectClose(out, want, "\(path) \(g) include_pad \(includePad)")
+                    expectKernelClose(out, want, "\(path) \(g) include_pad \(includePad)")
                 }
+            }
+        }
+
+        /// Dilation can leave a window with no tap in the image (ONNX Runtime: max gives
+        /// -FLT_MAX, average gives 0): per window, and for a whole output row.
+        @Test func windowsWithoutImageTaps() {
+            // Rows in the image, columns -1 and 2 of a 2-wide image: empty windows one by one.
+            let g = KernelGeometry(channels: 2, inH: 5, inW: 2, kH: 2, kW: 2, strideH: 1, strideW: 1, dilH: 1, dilW: 3,
+                                   padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, outH: 6, outW: 1)
+            // Input rows -1 and 3 of a 3-high image: a whole output row of empty windows.
+            let wide = KernelGeometry(channels: 1, inH: 3, inW: 19, kH: 2, kW: 2, strideH: 1, strideW: 1, dilH: 4, dilW: 4,
+                                      padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, outH: 1, outW: 17)
+            var rng = KernelRNG(seed: 81)
+            for geometry in [g, wide] {
+                let input = rng.floats(geometry.channels * geometry.inH * geometry.inW, -5, 5)
+                let wantMax = kernelReferencePool(input, geometry, max: true, includePad: false, 0, geometry.channels).map(Float.init)
+                forEachKernelPath { path in
+                    var win = geometry.window
+                    var out = [Float](repeating: kernelSentinel, count: wantMax.count)
+                    ck_maxpool2d(input, &out, &win, 0, Int32(geometry.channels))
+                    expectKernelIdentical(out, wantMax, "\(path) max \(geometry)")
+                    for includePad in [0, 1] {
+                        let want = kernelReferencePool(input, geometry, max: false, includePad: includePad == 1, 0, geometry.channels)
+                        ck_avgpool2d_padded(input, &out, &win, 1, 1, Int32(includePad), 0, Int32(geometry.channels))
+                        expectKernelClose(out, want, "\(path) avg include_pad \(includePad) \(geometry)")
+                    }
+                }
+                #expect(wantMax.contains(-Float.greatestFiniteMagnitude), "the geometry must contain an empty window")
             }
         }
 
@@ -130,7 +158,7 @@ extension KernelTests {
                 forEachKernelPath { path in
                     var out = [Float](repeating: kernelSentinel, count: channels)
                     ck_global_avgpool(input, &out, Int32(spatial), Int32(cBegin), Int32(cEnd))
-                    expectClose(out, want, rtol: 1e-6, atol: 1e-6, "\(path) spatial \(spatial) c[\(cBegin),\(cEnd))")
+                    expectKernelClose(out, want, rtol: 1e-6, atol: 1e-6, "\(path) spatial \(spatial) c[\(cBegin),\(cEnd))")
                 }
             }
         }

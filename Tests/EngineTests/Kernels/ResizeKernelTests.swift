@@ -2,7 +2,7 @@ import CKernels
 import Testing
 
 /// Bilinear tables as ONNX Resize builds them for coordinate_transformation_mode = half_pixel.
-func halfPixelTables(inSize: Int, outSize: Int) -> (lo: [Int32], hi: [Int32], weight: [Float]) {
+func kernelHalfPixelTables(inSize: Int, outSize: Int) -> (lo: [Int32], hi: [Int32], weight: [Float]) {
     let scale = Double(outSize) / Double(inSize)
     var lo: [Int32] = [], hi: [Int32] = [], weight: [Float] = []
     for o in 0..<outSize {
@@ -16,7 +16,7 @@ func halfPixelTables(inSize: Int, outSize: Int) -> (lo: [Int32], hi: [Int32], we
 }
 
 /// Arbitrary tables: any source rows in any order, so the row cache meets every pattern.
-func randomTables(_ rng: inout KernelRNG, inSize: Int, outSize: Int) -> (lo: [Int32], hi: [Int32], weight: [Float]) {
+func kernelRandomTables(_ rng: inout KernelRNG, inSize: Int, outSize: Int) -> (lo: [Int32], hi: [Int32], weight: [Float]) {
     var lo: [Int32] = [], hi: [Int32] = [], weight: [Float] = []
     for _ in 0..<outSize {
         lo.append(Int32(rng.int(0...(inSize - 1))))
@@ -47,7 +47,7 @@ extension KernelTests {
                 var out = [Float](repeating: kernelSentinel, count: want.count)
                 ck_resize_bilinear(input, &out, Int32(inH), Int32(inW), Int32(outH), Int32(outW),
                                    ys.lo, ys.hi, ys.weight, xs.lo, xs.hi, xs.weight, Int32(cBegin), Int32(cEnd))
-                expectClose(out, want, "\(path) \(label) \(inH)x\(inW) -> \(outH)x\(outW) c[\(cBegin),\(cEnd))")
+                expectKernelClose(out, want, "\(path) \(label) \(inH)x\(inW) -> \(outH)x\(outW) c[\(cBegin),\(cEnd))")
             }
         }
 
@@ -58,7 +58,7 @@ extension KernelTests {
             for (inH, inW, outH, outW) in shapes {
                 let input = rng.floats(3 * inH * inW)
                 checkBilinear(input, channels: 3, inH: inH, inW: inW, outH: outH, outW: outW,
-                              ys: halfPixelTables(inSize: inH, outSize: outH), xs: halfPixelTables(inSize: inW, outSize: outW),
+                              ys: kernelHalfPixelTables(inSize: inH, outSize: outH), xs: kernelHalfPixelTables(inSize: inW, outSize: outW),
                               cBegin: 1, cEnd: 3, "half_pixel")
             }
         }
@@ -70,7 +70,7 @@ extension KernelTests {
                 let channels = rng.int(1...3), cBegin = rng.int(0...(channels - 1)), cEnd = rng.int((cBegin + 1)...channels)
                 let input = rng.floats(channels * inH * inW)
                 checkBilinear(input, channels: channels, inH: inH, inW: inW, outH: outH, outW: outW,
-                              ys: randomTables(&rng, inSize: inH, outSize: outH), xs: randomTables(&rng, inSize: inW, outSize: outW),
+                              ys: kernelRandomTables(&rng, inSize: inH, outSize: outH), xs: kernelRandomTables(&rng, inSize: inW, outSize: outW),
                               cBegin: cBegin, cEnd: cEnd, "random tables")
             }
         }
@@ -94,7 +94,7 @@ extension KernelTests {
                     var out = [Float](repeating: kernelSentinel, count: want.count)
                     ck_resize_nearest(input, &out, Int32(inH), Int32(inW), Int32(outH), Int32(outW), ys, xs,
                                       Int32(cBegin), Int32(cEnd))
-                    expectIdentical(out, want, "\(path) \(inH)x\(inW) -> \(outH)x\(outW)")
+                    expectKernelIdentical(out, want, "\(path) \(inH)x\(inW) -> \(outH)x\(outW)")
                 }
             }
         }
