@@ -48,7 +48,9 @@ final class PoolKernel: BoundKernel, @unchecked Sendable {
             if isMax {
                 ck_maxpool2d(x, y, &win, Int32(r.lowerBound), Int32(r.upperBound))
             } else {
-                ck_avgpool2d(x, y, &win, includePad ? 1 : 0, Int32(r.lowerBound), Int32(r.upperBound))
+                // The real bottom/right padding matters for ceil-mode windows that overrun it.
+                ck_avgpool2d_padded(x, y, &win, Int32(geometry.padBottom), Int32(geometry.padRight),
+                                    includePad ? 1 : 0, Int32(r.lowerBound), Int32(r.upperBound))
             }
         }
     }
