@@ -53,7 +53,7 @@ final class WorldPopulator {
 
     /// The zebra crossing of a segment, if it has one: [start, end) in world z.
     func zebraCrossing(segment k: Int) -> (start: Double, end: Double)? {
-        guard style.population.zebraChance > 0 else { return nil }
+        guard populate, style.population.zebraChance > 0 else { return nil }
         var rng = SceneRandom(sceneHash(base, SceneSalt.zebra.rawValue, index: k))
         guard rng.chance(style.population.zebraChance) else { return nil }
         let start = Double(k) * WorldPopulator.segmentLength + rng.uniform(4, 12)
