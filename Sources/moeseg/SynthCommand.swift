@@ -11,7 +11,7 @@ struct Synth: ParsableCommand {
         discussion: """
             Frames go to an MCAP recording (--out), to PNG files (--png-dir), or nowhere \
             (--benchmark measures render speed on the calling thread). --contact-sheet FILE \
-            writes one PNG with a few frames of every domain at --size per tile.
+            writes one PNG with a few frames of every domain rendered at --size.
             """)
 
     @Option(help: "Scene domain: highway, urban or ambiguous.")
@@ -35,8 +35,12 @@ struct Synth: ParsableCommand {
     @Flag(help: "Render without writing anything and report frames/s.")
     var benchmark = false
 
-    @Option(name: .customLong("contact-sheet"), help: "Write a contact sheet PNG of all domains and exit.")
+    @Option(name: .customLong("contact-sheet"),
+            help: "Write a contact sheet PNG (frames 0, 90, 300 of every domain, image above labels) and exit.")
     var contactSheet: String?
+
+    @Option(name: .customLong("sheet-downsample"), help: "Shrink contact sheet tiles by this factor (1...8).")
+    var sheetDownsample: Int = 2
 
     mutating func validate() throws {
         _ = try parsedDomain()
@@ -46,6 +50,9 @@ struct Synth: ParsableCommand {
         }
         if let out, !out.hasSuffix(".mcap") {
             throw ValidationError("--out must name a .mcap file, got '\(out)'")
+        }
+        guard (1...8).contains(sheetDownsample) else {
+            throw ValidationError("--sheet-downsample must be in 1...8, got \(sheetDownsample)")
         }
         if contactSheet == nil && !benchmark && out == nil && pngDirectory == nil {
             throw ValidationError("nothing to do: give --out FILE.mcap, --png-dir DIR, --benchmark or --contact-sheet FILE")
@@ -77,7 +84,8 @@ struct Synth: ParsableCommand {
     func run() throws {
         let (width, height) = try parsedSize()
         if let contactSheet {
-            let png = try ContactSheet.png(seed: seed, frames: [0, 90, 300], tileWidth: width, tileHeight: height)
+            let png = try ContactSheet.png(seed: seed, frames: [0, 90, 300], width: width, height: height,
+                                           downsample: sheetDownsample)
             try FileOutput.write(png, to: contactSheet)
             print("wrote \(contactSheet) (\(png.count) bytes)")
             return
