@@ -41,21 +41,15 @@ struct SceneRandom {
     /// Uniform in [low, high).
     mutating func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * unit() }
 
-    /// Uniform in [low, high), single precision.
-    mutating func uniformF(_ low: Float, _ high: Float) -> Float { Float(uniform(Double(low), Double(high))) }
-
     /// True with probability `p`.
     mutating func chance(_ p: Double) -> Bool { unit() < p }
 
     /// Uniform integer in 0..<n (n > 0).
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-
-    /// One element of a non-empty array.
-    mutating func pick<T>(_ options: [T]) -> T { options[below(options.count)] }
 }
 
 /// Purposes mixed into hashes so that streams for different things never coincide.
 enum SceneSalt: UInt64 {
     case style = 1, curve, staticSegment, trafficLane, pedestrianLane, noiseTile, hills
-    case sensorNoise, exposure, zebra, ood, sky
+    case sensorNoise, exposure, zebra, ood
 }

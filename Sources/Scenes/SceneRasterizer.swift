@@ -100,6 +100,7 @@ extension SceneRenderer {
         let profile = horizonProfile
         let limit = profile.maxTangent
         let yaw = Float(s.pose.yaw)
+        let maxA = max(abs(columnA[0]), abs(columnA[width - 1]))
         for v in 0..<height {
             let b = rowB[v]
             let dirY = b * s.up.y + s.forward.y
@@ -114,8 +115,9 @@ extension SceneRenderer {
                     continue
                 }
             }
-            // The horizon's profiles only reach `limit`; rays steeper than that see sky.
-            if dirY > limit * 1.6 {
+            // The horizon's profiles only reach `limit`; rays steeper than that see sky. The
+            // ray's horizontal length is at most its full length sqrt(1 + a^2 + b^2).
+            if dirY > limit * (1 + maxA * maxA + b * b).squareRoot() {
                 for u in 0..<w {
                     depth[row + u] = .infinity
                     ids[row + u] = Background.sky

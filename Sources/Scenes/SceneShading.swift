@@ -330,7 +330,7 @@ extension SceneRenderer {
         case .signFace:
             return signFace(shape, q: q, local: local, n: n, look: look)
         case .coneStripes:
-            if m(q.y, 0.0, 0.4) && abs(q.y) < 0.999 { return (SIMD3(0.8, 0.8, 0.8), zero) }
+            if q.y >= 0 && q.y < 0.4 { return (SIMD3(0.8, 0.8, 0.8), zero) }
             return (shape.color, zero)
         case .barrierStripes:
             if abs(n.z) > 0.5 {
@@ -364,9 +364,6 @@ extension SceneRenderer {
             return (shape.color, look.lightsOn ? SIMD3(1.6, 0.05, 0.03) : zero)
         }
     }
-
-    @inline(__always)
-    private func m(_ x: Float, _ low: Float, _ high: Float) -> Bool { x >= low && x < high }
 
     @inline(__always)
     func facade(_ shape: SceneShape, q: SIMD3<Float>, local: SIMD3<Float>, n: SIMD3<Float>,

@@ -149,13 +149,19 @@ struct Synth: ParsableCommand {
     private func makeDirectory(_ path: String) throws {
         var info = stat()
         if stat(path, &info) == 0 {
-            guard info.st_mode & S_IFMT == S_IFDIR else { throw ValidationError("--png-dir \(path) exists and is not a directory") }
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw SynthError("--png-dir \(path) exists and is not a directory") }
             return
         }
         guard mkdir(path, 0o755) == 0 else {
-            throw ValidationError("cannot create --png-dir \(path): \(String(cString: strerror(errno)))")
+            throw SynthError("cannot create --png-dir \(path): \(String(cString: strerror(errno)))")
         }
     }
+}
+
+/// A run-time failure of `synth`, reported as one line.
+struct SynthError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Where `synth` hands each rendered frame to the MCAP recording writer.
