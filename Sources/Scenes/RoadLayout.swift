@@ -50,6 +50,8 @@ struct RoadLayout {
     var buildingLineLeft: Double = -30
     /// Lateral span a zebra crossing covers.
     var zebraSpan: ClosedRange<Double> = 0...0
+    /// Half width of the carriageway up to the curbs: cross streets replace the ground beyond it.
+    var carriagewayEdge: Double = 0
     /// Driving-lane centres that get worn wheel tracks.
     var wornLanes: [Double] = []
     /// Offsets on the road surface where nothing drives (shoulders, parking lanes, verges):
@@ -114,50 +116,77 @@ struct RoadLayout {
         return layout
     }
 
-    /// Two-lane city street with parking lanes, curbs, sidewalks and a building line.
+    /// City street: one or two lanes each way, parking lanes on either side or both,
+    /// curbs, sidewalks and a building line.
     static func urban(_ rng: inout SceneRandom) -> RoadLayout {
         var layout = RoadLayout(kind: .urban)
+        let lanesPerSide = rng.chance(0.3) ? 2 : 1
         let laneWidth = rng.uniform(3.0, 3.4)
-        let parking = rng.uniform(2.0, 2.4)
         let curb: Double = 0.25
         let sidewalk = rng.uniform(2.8, 4.5)
-        let centreLine: Double = 0.12
-        let edgeLine: Double = 0.12
+        let line: Double = 0.12
         layout.dashLength = 3
         layout.dashPeriod = 6
         layout.outerKind = .sidewalk
-        layout.bands.append(GroundBand(kind: .dashedLine, from: -centreLine / 2, to: centreLine / 2))
-        var right: [GroundBand] = []
-        var x = centreLine / 2
-        right.append(GroundBand(kind: .road, from: x, to: laneWidth)); x = laneWidth
-        right.append(GroundBand(kind: .solidLine, from: x, to: x + edgeLine)); x += edgeLine
-        let parkingCentre = x + parking / 2
-        right.append(GroundBand(kind: .parking, from: x, to: x + parking)); x += parking
-        right.append(GroundBand(kind: .curb, from: x, to: x + curb)); x += curb
-        let sidewalkInner = x
-        right.append(GroundBand(kind: .sidewalk, from: x, to: x + sidewalk)); x += sidewalk
-        for band in right {
-            layout.bands.append(band)
-            layout.bands.append(GroundBand(kind: band.kind, from: -band.to, to: -band.from))
+        let centreKind: GroundKind = lanesPerSide == 2 || rng.chance(0.2) ? .solidLine : .dashedLine
+        layout.bands.append(GroundBand(kind: centreKind, from: -line / 2, to: line / 2))
+        var edge = 0.0
+        var zebra = 0.0
+        var laneCentres: [Double] = []
+        for side in [1.0, -1.0] {
+            var bands: [GroundBand] = []
+            var x = line / 2
+            for lane in 0..<lanesPerSide {
+                let outer = line / 2 + laneWidth * Double(lane + 1)
+                if side > 0 { laneCentres.append(outer - laneWidth / 2) }
+                bands.append(GroundBand(kind: .road, from: x, to: outer))
+                if lane < lanesPerSide - 1 {
+                    bands.append(GroundBand(kind: .dashedLine, from: outer - line / 2, to: outer + line / 2))
+                }
+                x = outer
+            }
+            bands.append(GroundBand(kind: .solidLine, from: x, to: x + line)); x += line
+            zebra = max(zebra, x)
+            if rng.chance(0.75) {
+                let parking = rng.uniform(2.0, 2.4)
+                layout.parkingLanes.append(side * (x + parking / 2))
+                bands.append(GroundBand(kind: .parking, from: x, to: x + parking)); x += parking
+            } else {
+                bands.append(GroundBand(kind: .road, from: x, to: x + 0.4)); x += 0.4
+            }
+            edge = max(edge, x)
+            bands.append(GroundBand(kind: .curb, from: x, to: x + curb)); x += curb
+            let sidewalkInner = x
+            bands.append(GroundBand(kind: .sidewalk, from: x, to: x + sidewalk)); x += sidewalk
+            for band in bands {
+                layout.bands.append(side > 0 ? band : GroundBand(kind: band.kind, from: -band.to, to: -band.from))
+            }
+            layout.sidewalks.append((side * sidewalkInner, side * x))
+            if side > 0 {
+                layout.roadsideRight = sidewalkInner
+                layout.buildingLineRight = x
+            } else {
+                layout.roadsideLeft = -sidewalkInner
+                layout.buildingLineLeft = -x
+            }
         }
-        layout.parkingLanes = [parkingCentre, -parkingCentre]
-        layout.refuges = layout.parkingLanes
-        layout.sidewalks = [(sidewalkInner, x), (-sidewalkInner, -x)]
-        layout.roadsideRight = sidewalkInner
-        layout.roadsideLeft = -sidewalkInner
-        layout.buildingLineRight = x
-        layout.buildingLineLeft = -x
-        layout.zebraSpan = -(laneWidth + edgeLine + parking)...(laneWidth + edgeLine + parking)
-        let centre = laneWidth / 2
-        let speed = rng.uniform(9, 13)
-        layout.lanes = [
-            TrafficLane(centre: centre, speed: speed, density: 0.5, truckShare: 0.08, isEgo: true),
-            TrafficLane(centre: -centre, speed: -rng.uniform(9, 13), density: rng.uniform(0.3, 0.7),
-                        truckShare: 0.1, isEgo: false),
-        ]
-        layout.wornLanes = [centre, -centre]
-        layout.egoOffset = centre
-        layout.egoSpeed = speed
+        layout.refuges = layout.parkingLanes.isEmpty ? [layout.roadsideRight - curb - 0.4] : layout.parkingLanes
+        layout.zebraSpan = -zebra...zebra
+        layout.carriagewayEdge = edge
+        let baseSpeed = lanesPerSide == 2 ? 13.0 : 10.0
+        let egoLane = lanesPerSide == 2 && rng.chance(0.5) ? 0 : lanesPerSide - 1
+        for (i, centre) in laneCentres.enumerated() {
+            let speed = baseSpeed + rng.uniform(-1.5, 2.5) + (lanesPerSide == 2 && i == 0 ? 2 : 0)
+            layout.lanes.append(TrafficLane(centre: centre, speed: speed, density: rng.uniform(0.35, 0.6),
+                                            truckShare: 0.08, isEgo: i == egoLane))
+            layout.lanes.append(TrafficLane(centre: -centre, speed: -(baseSpeed + rng.uniform(-1.5, 2.5)),
+                                            density: rng.uniform(0.3, 0.7), truckShare: 0.1, isEgo: false))
+            if i == egoLane {
+                layout.egoOffset = centre
+                layout.egoSpeed = speed
+            }
+        }
+        layout.wornLanes = laneCentres + laneCentres.map { -$0 }
         return layout
     }
 

@@ -51,5 +51,5 @@ struct SceneRandom {
 /// Purposes mixed into hashes so that streams for different things never coincide.
 enum SceneSalt: UInt64 {
     case style = 1, curve, staticSegment, trafficLane, pedestrianLane, noiseTile, hills
-    case sensorNoise, exposure, zebra, ood
+    case sensorNoise, exposure, zebra, ood, crossStreet
 }

@@ -23,6 +23,7 @@ struct FrameState {
     var exposure: Float = 1
     var frameKey: UInt64 = 0
     var zebraCount = 0
+    var crossCount = 0
 }
 
 /// Renders frames of a procedural drive with pixel-exact semantic labels.
@@ -77,6 +78,8 @@ public final class SceneRenderer {
     static let maxZebras = 16
     let zebraStart: UnsafeMutablePointer<Float>
     let zebraEnd: UnsafeMutablePointer<Float>
+    let crossStart: UnsafeMutablePointer<Float>
+    let crossEnd: UnsafeMutablePointer<Float>
     let tileA: NoiseTile
     let tileB: NoiseTile
     let horizonProfile: HorizonProfile
@@ -152,6 +155,10 @@ public final class SceneRenderer {
         zebraEnd = .allocate(capacity: SceneRenderer.maxZebras)
         zebraStart.initialize(repeating: 0, count: SceneRenderer.maxZebras)
         zebraEnd.initialize(repeating: 0, count: SceneRenderer.maxZebras)
+        crossStart = .allocate(capacity: SceneRenderer.maxZebras)
+        crossEnd = .allocate(capacity: SceneRenderer.maxZebras)
+        crossStart.initialize(repeating: 0, count: SceneRenderer.maxZebras)
+        crossEnd.initialize(repeating: 0, count: SceneRenderer.maxZebras)
         tileA = NoiseTile(seed: sceneHash(seed, SceneSalt.noiseTile.rawValue, 1), baseCells: 4, octaves: 6)
         tileB = NoiseTile(seed: sceneHash(seed, SceneSalt.noiseTile.rawValue, 2), baseCells: 16, octaves: 4)
         horizonProfile = HorizonProfile(seed: seed, population: style.population)
@@ -191,6 +198,8 @@ public final class SceneRenderer {
         curveTable.deallocate()
         zebraStart.deallocate()
         zebraEnd.deallocate()
+        crossStart.deallocate()
+        crossEnd.deallocate()
         toneCurve.deallocate()
         fogTable.deallocate()
         sensorNoise.deallocate()
@@ -263,19 +272,25 @@ public final class SceneRenderer {
             let z = Double(SceneRenderer.curveStart + Float(i) * SceneRenderer.curveStep)
             curveTable[i] = Float(curve.x(at: pose.z + z) - pose.x)
         }
-        var count = 0
+        var count = 0, crossings = 0
         let length = WorldPopulator.segmentLength
         let first = Int(((pose.z - 10) / length).rounded(.down))
         let last = Int(((pose.z + 200) / length).rounded(.down))
         if first <= last {
-            for k in first...last where count < SceneRenderer.maxZebras {
-                if let crossing = populator.zebraCrossing(segment: k) {
+            for k in first...last {
+                if count < SceneRenderer.maxZebras, let crossing = populator.zebraCrossing(segment: k) {
                     zebraStart[count] = Float(crossing.start - pose.z)
                     zebraEnd[count] = Float(crossing.end - pose.z)
                     count += 1
                 }
+                if crossings < SceneRenderer.maxZebras, let street = populator.crossStreet(segment: k) {
+                    crossStart[crossings] = Float(street.start - pose.z)
+                    crossEnd[crossings] = Float(street.end - pose.z)
+                    crossings += 1
+                }
             }
         }
         state.zebraCount = count
+        state.crossCount = crossings
     }
 }

@@ -27,6 +27,8 @@ extension SceneRenderer {
         var cloudZ: Float
         var zebraLow: Float
         var zebraHigh: Float
+        var carriagewayEdge: Float
+        var crossCount: Int
         var time: Float
     }
 
@@ -48,6 +50,7 @@ extension SceneRenderer {
             fineX: wrap(s.pose.x * 40, size), fineZ: wrap(s.pose.z * 40, size),
             cloudX: wrap(s.pose.x * 0.05 + s.time * 0.3, size), cloudZ: wrap(s.pose.z * 0.05, size),
             zebraLow: Float(layout.zebraSpan.lowerBound), zebraHigh: Float(layout.zebraSpan.upperBound),
+            carriagewayEdge: Float(layout.carriagewayEdge), crossCount: s.crossCount,
             time: Float(s.time))
     }
 
@@ -135,6 +138,9 @@ extension SceneRenderer {
             kind = groundTable.kinds[index]
             wear = groundTable.wear[index]
         }
+        if f.crossCount > 0 {
+            kind = crossStreetGround(kind, offset: offset, z: z, f: f)
+        }
         if kind == .dashedLine {
             let s = z + f.dashPhase
             let m = s - (s / f.dashPeriod).rounded(.down) * f.dashPeriod
@@ -198,6 +204,28 @@ extension SceneRenderer {
             label = ClassID.terrain
         }
         return (albedo, label)
+    }
+
+    /// Ground where a side street crosses: road beyond the curbs, curbs closing the
+    /// sidewalks, and a stop line on the ego side before the junction.
+    @inline(__always)
+    func crossStreetGround(_ kind: GroundKind, offset: Float, z: Float, f: ShadingFrame) -> GroundKind {
+        let edge = f.carriagewayEdge
+        let outside = abs(offset) > edge
+        for k in 0..<f.crossCount {
+            let start = crossStart[k], end = crossEnd[k]
+            if outside {
+                if z >= start && z < end { return .road }
+                if (z >= start - 0.25 && z < start) || (z >= end && z < end + 0.25) {
+                    return kind == .sidewalk || kind == .curb ? .curb : kind
+                }
+            } else if offset > 0.1 && offset < f.zebraHigh - 0.12 && z >= start - 2.5 && z < start - 2.1 {
+                return .solidLine
+            } else if offset < -0.1 && offset > f.zebraLow + 0.12 && z >= end + 2.1 && z < end + 2.5 {
+                return .solidLine
+            }
+        }
+        return kind
     }
 
     @inline(__always)

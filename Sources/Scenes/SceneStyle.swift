@@ -146,6 +146,7 @@ struct PopulationStyle {
     var pedestrians: Double = 0
     var streetTrees: Double = 0
     var zebraChance: Double = 0
+    var crossStreetChance: Double = 0
     var unknownObjects: Double = 0
     var roadworksChance: Double = 0
     var treeline = false
@@ -232,6 +233,7 @@ struct SceneStyle {
         p.pedestrians = rng.uniform(0.8, 2.0)
         p.streetTrees = rng.uniform(0.2, 0.8)
         p.zebraChance = 0.12
+        p.crossStreetChance = 0.08
         p.skyline = true
         return p
     }

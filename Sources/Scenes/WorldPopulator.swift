@@ -57,7 +57,27 @@ final class WorldPopulator {
         var rng = SceneRandom(sceneHash(base, SceneSalt.zebra.rawValue, index: k))
         guard rng.chance(style.population.zebraChance) else { return nil }
         let start = Double(k) * WorldPopulator.segmentLength + rng.uniform(4, 12)
+        if let street = crossStreet(segment: k), start < street.end + 2, start + 4 > street.start - 2 { return nil }
         return (start, start + 4)
+    }
+
+    /// The side street crossing a segment, if it has one: [start, end) in world z.
+    func crossStreet(segment k: Int) -> (start: Double, end: Double)? {
+        guard populate, style.population.crossStreetChance > 0, style.layout.carriagewayEdge > 0 else { return nil }
+        var rng = SceneRandom(sceneHash(base, SceneSalt.crossStreet.rawValue, index: k))
+        guard rng.chance(style.population.crossStreetChance) else { return nil }
+        let width = rng.uniform(9, 13)
+        let start = Double(k) * WorldPopulator.segmentLength + rng.uniform(1, WorldPopulator.segmentLength - width - 1)
+        return (start, start + width)
+    }
+
+    private func inCrossStreet(_ z: Double, margin: Double) -> Bool {
+        let k = Int((z / WorldPopulator.segmentLength).rounded(.down))
+        for segment in (k - 1)...(k + 1) {
+            if let street = crossStreet(segment: segment),
+               z > street.start - margin, z < street.end + margin { return true }
+        }
+        return false
     }
 
     private func inZebra(_ z: Double, margin: Double) -> Bool {
@@ -65,6 +85,8 @@ final class WorldPopulator {
         for segment in (k - 1)...(k + 1) {
             if let crossing = zebraCrossing(segment: segment),
                z > crossing.start - margin, z < crossing.end + margin { return true }
+            if let street = crossStreet(segment: segment),
+               z > street.start - margin, z < street.end + margin { return true }
         }
         return false
     }
@@ -144,12 +166,18 @@ final class WorldPopulator {
                                        height: height, side: side, &rng, style: hall ? 2 : 1)
             }
         case .street:
+            let street = crossStreet(segment: k)
             for side in ObjectBuilder.bothSides {
                 let line = side > 0 ? layout.buildingLineRight : -layout.buildingLineLeft
                 var cursor = z0
                 while cursor < z0 + length - 0.5 {
                     if rng.chance(0.15) { cursor += rng.uniform(1.5, 4); continue }
-                    let frontage = min(rng.uniform(6, 18), z0 + length - cursor)
+                    var frontage = min(rng.uniform(6, 18), z0 + length - cursor)
+                    if let street {
+                        if cursor >= street.start - 0.5 && cursor < street.end + 0.5 { cursor = street.end + 0.5; continue }
+                        if cursor < street.start - 0.5 { frontage = min(frontage, street.start - 0.5 - cursor) }
+                    }
+                    if frontage < 1.5 { cursor += frontage; continue }
                     let setback = rng.chance(0.5) ? 0 : rng.uniform(0, 1.5)
                     let height = Float(rng.uniform(7, 26))
                     let depth = Float(rng.uniform(10, 16))
@@ -169,10 +197,14 @@ final class WorldPopulator {
                 if layout.kind == .highway {
                     ObjectBuilder.lamp(out, placement(0, z, pose), height: 10, towardsRoad: 1, double: true)
                 } else {
-                    ObjectBuilder.lamp(out, placement(layout.roadsideRight + 0.4, z, pose), height: 8,
-                                       towardsRoad: -1, double: false)
-                    ObjectBuilder.lamp(out, placement(layout.roadsideLeft - 0.4, z + spacing / 2, pose), height: 8,
-                                       towardsRoad: 1, double: false)
+                    if !inCrossStreet(z, margin: 1) {
+                        ObjectBuilder.lamp(out, placement(layout.roadsideRight + 0.4, z, pose), height: 8,
+                                           towardsRoad: -1, double: false)
+                    }
+                    if !inCrossStreet(z + spacing / 2, margin: 1) {
+                        ObjectBuilder.lamp(out, placement(layout.roadsideLeft - 0.4, z + spacing / 2, pose), height: 8,
+                                           towardsRoad: 1, double: false)
+                    }
                 }
                 n += 1
             }
@@ -225,12 +257,18 @@ final class WorldPopulator {
                 for _ in 0..<count {
                     let lo = min(walk.inner, walk.outer), hi = max(walk.inner, walk.outer)
                     let d = rng.uniform(lo + 0.4, max(lo + 0.5, hi - 0.4))
-                    let p = placement(d, z0 + rng.uniform(0, length), pose).turned(by: Float(rng.uniform(-3.1, 3.1)))
+                    let z = z0 + rng.uniform(0, length)
+                    let p = placement(d, z, pose).turned(by: Float(rng.uniform(-3.1, 3.1)))
+                    if inCrossStreet(z, margin: 0.5) { continue }
                     ObjectBuilder.person(out, p, &rng, phase: 0, walking: false)
                 }
             }
         }
 
+        if let street = crossStreet(segment: k) {
+            ObjectBuilder.trafficLight(out, placement(layout.roadsideRight + 0.4, street.start - 1.5, pose))
+            ObjectBuilder.trafficLight(out, placement(layout.roadsideLeft - 0.4, street.end + 1.5, pose).turned(by: .pi))
+        }
         if let crossing = zebraCrossing(segment: k) {
             ObjectBuilder.trafficLight(out, placement(layout.roadsideRight + 0.4, crossing.start - 0.5, pose))
             ObjectBuilder.trafficLight(out, placement(layout.roadsideLeft - 0.4, crossing.end + 0.5, pose)
