@@ -48,7 +48,7 @@ public final class SceneRenderer {
     /// Intrinsics and mounting of the camera.
     public let camera: SceneCamera
     /// Short description of the drive's look (weather, layout), for logs.
-    public var summary: String { "\(domain.rawValue) \(style.layout.kind) \(style.look.weather.rawValue)" }
+    public var summary: String { "\(style.layout.kind) road, \(style.look.weather.rawValue)" }
 
     let style: SceneStyle
     let options: RenderOptions

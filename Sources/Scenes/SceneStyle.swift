@@ -183,7 +183,9 @@ struct SceneStyle {
                 population = SceneStyle.highwayPopulation(&rng)
                 population.buildings = .sparse
                 population.sparseBuildingChance = 0.35
-                population.pedestrians = 0.15
+                // People walking on the hard shoulders.
+                layout.sidewalks = layout.refuges.map { ($0 - 0.7 * ($0 > 0 ? 1 : -1), $0 + 0.7 * ($0 > 0 ? 1 : -1)) }
+                population.pedestrians = 0.3
                 population.lampSpacing = 40
             case 1:
                 layout = .urban(&rng)
