@@ -101,7 +101,7 @@ struct RoadLayout {
         layout.buildingLineRight = x + 25
         layout.buildingLineLeft = -x - 25
         let speeds: [Double] = lanesPerSide == 3 ? [36, 31, 25] : [34, 26]
-        let trucks: [Double] = lanesPerSide == 3 ? [0.0, 0.2, 0.6] : [0.05, 0.55]
+        let trucks: [Double] = lanesPerSide == 3 ? [0.05, 0.3, 0.65] : [0.1, 0.6]
         let egoLane = rng.below(lanesPerSide)
         for (i, centre) in laneCentres.enumerated() {
             let density = rng.uniform(0.25, 0.6)
@@ -178,9 +178,9 @@ struct RoadLayout {
         for (i, centre) in laneCentres.enumerated() {
             let speed = baseSpeed + rng.uniform(-1.5, 2.5) + (lanesPerSide == 2 && i == 0 ? 2 : 0)
             layout.lanes.append(TrafficLane(centre: centre, speed: speed, density: rng.uniform(0.35, 0.6),
-                                            truckShare: 0.08, isEgo: i == egoLane))
+                                            truckShare: 0.04, isEgo: i == egoLane))
             layout.lanes.append(TrafficLane(centre: -centre, speed: -(baseSpeed + rng.uniform(-1.5, 2.5)),
-                                            density: rng.uniform(0.3, 0.7), truckShare: 0.1, isEgo: false))
+                                            density: rng.uniform(0.3, 0.7), truckShare: 0.06, isEgo: false))
             if i == egoLane {
                 layout.egoOffset = centre
                 layout.egoSpeed = speed

@@ -24,11 +24,20 @@ func domainsDifferInTheirStatistics(_ seed: UInt64) throws {
     #expect(share(highway, ClassID.terrain) > share(urban, ClassID.terrain))
     #expect(share(urban, ClassID.sidewalk, ClassID.building) > 3 * share(highway, ClassID.sidewalk, ClassID.building))
     #expect(share(urban, ClassID.person) > share(highway, ClassID.person))
-    // Trucks are mostly a highway thing (towns only have the odd bus).
-    #expect(share(highway, ClassID.truck) > share(urban, ClassID.truck))
     #expect(share(highway, ClassTable.unknownObject) == 0)
     #expect(share(urban, ClassTable.unknownObject) == 0)
     #expect(share(ambiguous, ClassTable.unknownObject) > 0)
+}
+
+@Test func trucksAreMostlyAHighwayThing() throws {
+    // Towns only have the odd bus; one bus right ahead can outweigh a highway's trucks in a
+    // single short drive, so compare several drives.
+    var highway = 0.0, urban = 0.0
+    for seed in UInt64(1)...4 {
+        highway += try labelShares(.highway, seed: seed)[Int(ClassID.truck)]
+        urban += try labelShares(.urban, seed: seed)[Int(ClassID.truck)]
+    }
+    #expect(highway > 2 * urban)
 }
 
 @Test(arguments: SceneDomain.allCases)
