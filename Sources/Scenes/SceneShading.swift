@@ -334,8 +334,10 @@ extension SceneRenderer {
             return carBody(shape, q: q, n: n, look: look)
         case .glass:
             if n.y > 0.5 { return (shape.color, zero) }
+            // Side windows run nearly the cabin's length; screens leave pillars and a roof edge.
             let across = abs(n.x) > 0.5 ? q.z : q.x
-            if abs(across) < 0.85 && q.y > -0.7 {
+            let limit: Float = abs(n.x) > 0.5 ? 0.85 : 0.78
+            if abs(across) < limit && q.y > -0.7 && q.y < 0.72 {
                 return (SIMD3(0.03, 0.035, 0.045) + look.skyHorizon * 0.06, zero)
             }
             return (shape.color, zero)
@@ -469,6 +471,9 @@ extension SceneRenderer {
             if q.y < -0.8 { return (shape.color * 0.4, zero) }
             return (shape.color, zero)
         default:
+            if abs(n.z) > 0.5 && abs(q.x) < 0.2 && q.y > -0.4 && q.y < 0.0 {
+                return (SIMD3(0.7, 0.7, 0.68), zero)  // number plate
+            }
             if q.y < -0.45 && n.y < 0.5 { return (shape.color * 0.3 + SIMD3(0.01, 0.01, 0.01), zero) }
             if n.y > 0.5 { return (shape.color + look.skyHorizon * 0.05, zero) }
             return (shape.color, zero)

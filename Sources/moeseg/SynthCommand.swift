@@ -110,7 +110,8 @@ struct Synth: ParsableCommand {
             }
             renderSeconds[index] = monotonicSeconds() - before
             if let recording {
-                try recording.append(frame: index, rgb: rgb, labels: labels)
+                let sceneNanos = UInt64((Double(index) / SceneRenderer.nominalFrameRate * 1e9).rounded())
+                try recording.append(frame: index, sceneTimeNanos: sceneNanos, rgb: rgb, labels: labels)
             }
             if let pngDirectory {
                 try writePNGs(directory: pngDirectory, index: index, width: width, height: height, rgb: rgb, labels: labels)
@@ -164,8 +165,11 @@ struct SynthError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Where `synth` hands each rendered frame to the MCAP recording writer.
-/// TODO(lead): replace the body with the Recording module's writer once it is merged.
+/// Where `synth` hands each rendered frame to the MCAP recording writer: the only place
+/// that needs to change when the Recording module's writer is merged.
+/// TODO(lead): open the writer in `init` (the renderer has the camera, domain, seed and
+/// `SceneRenderer.generatorVersion` for the file's metadata), write one image and one label
+/// message per `append`, close in `finish`.
 final class RecordingHandOff {
     let path: String
 
@@ -174,8 +178,9 @@ final class RecordingHandOff {
         FileHandleOutput.standardError("recording writer not merged yet: frames are rendered but \(path) is not written")
     }
 
-    /// Called once per frame, in order, with the frame's image and labels.
-    func append(frame index: Int, rgb: [UInt8], labels: [UInt8]) throws {}
+    /// Called once per frame, in order: the frame's index, its scene time (index / 30 s),
+    /// RGB bytes (width * height * 3) and label ids (width * height).
+    func append(frame index: Int, sceneTimeNanos: UInt64, rgb: [UInt8], labels: [UInt8]) throws {}
 
     /// Called after the last frame.
     func finish() throws {}
