@@ -213,8 +213,10 @@ public final class SceneRenderer {
     }
 
     /// Renders the drive as it is `seconds` after frame 0 (for sources running at other rates).
+    /// Times beyond +-1e9 s are clamped; a non-finite time renders time 0.
     public func render(time seconds: Double, rgb: UnsafeMutableBufferPointer<UInt8>, labels: UnsafeMutableBufferPointer<UInt8>) {
-        render(time: seconds, key: UInt64(bitPattern: Int64((seconds * 1000).rounded())) ^ 0x51_7A, rgb: rgb, labels: labels)
+        let time = seconds.isFinite ? min(max(seconds, -1e9), 1e9) : 0
+        render(time: time, key: UInt64(bitPattern: Int64((time * 1000).rounded())) ^ 0x51_7A, rgb: rgb, labels: labels)
     }
 
     private func render(time: Double, key: UInt64, rgb: UnsafeMutableBufferPointer<UInt8>,

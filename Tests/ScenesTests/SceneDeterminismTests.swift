@@ -37,3 +37,18 @@ func aFrameDoesNotDependOnTheFramesRenderedBefore(_ domain: SceneDomain) throws 
     // And the drive moves: consecutive frames differ.
     #expect(renderFrame(fresh, 13).labels != direct.labels)
 }
+
+@Test func oddTimesRenderWithoutTrapping() throws {
+    let renderer = try SceneRenderer(domain: .ambiguous, seed: 1, width: 64, height: 32)
+    var rgb = [UInt8](repeating: 0, count: 64 * 32 * 3)
+    var labels = [UInt8](repeating: 0, count: 64 * 32)
+    for time in [Double.nan, .infinity, -.infinity, -5, 1e12, 3.3e6] {
+        rgb.withUnsafeMutableBufferPointer { image in
+            labels.withUnsafeMutableBufferPointer { renderer.render(time: time, rgb: image, labels: $0) }
+        }
+        #expect(labels.allSatisfy(ClassTable.isValidLabel))
+    }
+    for index in [-100, Int(Int32.max)] {
+        _ = renderFrame(renderer, index)
+    }
+}
