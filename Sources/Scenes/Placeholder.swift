@@ -1,1 +1,0 @@
-// Filled by the scene generator work (issue 3).
