@@ -7,7 +7,7 @@ frames, after it on even ones, so readers must pair by time, not by file order).
 schema is the FileDescriptorSet mcap-protobuf-support builds. Prints a JSON manifest of
 what was written (per message: topic, times, sequence, geometry, CRC-32 of the pixels).
 
-Usage: mcap_write_fixture.py OUT.mcap [--mode zstd|none|unchunked] [--frames N]
+Usage: mcap_write_fixture.py OUT.mcap [--mode zstd|lz4|none|unchunked] [--frames N]
        [--width W] [--height H] [--chunk-size BYTES] [--seed S]
 """
 import argparse
@@ -27,7 +27,7 @@ PERIOD_NS = 33_333_333
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
-    parser.add_argument("--mode", choices=["zstd", "none", "unchunked"], default="zstd")
+    parser.add_argument("--mode", choices=["zstd", "lz4", "none", "unchunked"], default="zstd")
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--height", type=int, default=24)
@@ -36,7 +36,7 @@ def main() -> int:
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
-    compression = {"zstd": CompressionType.ZSTD, "none": CompressionType.NONE,
+    compression = {"zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4, "none": CompressionType.NONE,
                    "unchunked": CompressionType.NONE}[args.mode]
     manifest = {"mode": args.mode, "messages": [], "metadata": []}
     with open(args.out, "wb") as f:
