@@ -149,11 +149,6 @@ struct ByteReader {
         return Array(bytes[r])
     }
 
-    mutating func skip(_ n: Int) throws(MCAPFormatError) {
-        try need(n, "skip")
-        position += n
-    }
-
     mutating func string() throws(MCAPFormatError) -> String {
         let n = try length32("string")
         let r = try range(count: n)

@@ -85,14 +85,23 @@ public struct MCAPMetadata: Sendable, Equatable {
 
 /// Summary statistics of a file.
 public struct MCAPStatistics: Sendable, Equatable {
+    /// Messages in the file.
     public var messageCount: UInt64 = 0
+    /// Schema records (distinct ids).
     public var schemaCount: UInt16 = 0
+    /// Channel records (distinct ids).
     public var channelCount: UInt32 = 0
+    /// Attachment records.
     public var attachmentCount: UInt32 = 0
+    /// Metadata records.
     public var metadataCount: UInt32 = 0
+    /// Chunk records.
     public var chunkCount: UInt32 = 0
+    /// Earliest message log time (0 without messages).
     public var messageStartTime: UInt64 = 0
+    /// Latest message log time (0 without messages).
     public var messageEndTime: UInt64 = 0
+    /// Messages per channel id.
     public var channelMessageCounts: [UInt16: UInt64] = [:]
 }
 
@@ -112,7 +121,9 @@ public struct MCAPChunkInfo: Sendable, Equatable {
     public var messageIndexLength: UInt64
     /// Compression name: "" or "zstd" (or what another writer used).
     public var compression: String
+    /// Bytes of the (compressed) records field.
     public var compressedSize: UInt64
+    /// Bytes of the records once decompressed.
     public var uncompressedSize: UInt64
 }
 
@@ -186,7 +197,8 @@ extension ByteWriter {
         let at = beginRecord(.messageIndex)
         u16(channelId)
         u32(UInt32(truncatingIfNeeded: entries.count * 16))
-        for e in entries {
+        // Readers binary-search these by time, so they go out sorted (stable for ties).
+        for e in entries.enumerated().sorted(by: { ($0.element.logTime, $0.offset) < ($1.element.logTime, $1.offset) }).map(\.element) {
             u64(e.logTime)
             u64(e.offset)
         }

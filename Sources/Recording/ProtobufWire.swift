@@ -40,14 +40,6 @@ struct ProtobufWriter {
     mutating func lengthDelimited(_ field: UInt32, _ payload: [UInt8]) {
         payload.withUnsafeBytes { lengthDelimited(field, $0) }
     }
-
-    /// Size of `value` as a varint, to write a length prefix before its payload.
-    static func varintSize(_ value: UInt64) -> Int {
-        var v = value
-        var n = 1
-        while v >= 0x80 { v >>= 7; n += 1 }
-        return n
-    }
 }
 
 /// Minimal bounds-checked protobuf wire-format reader over untrusted bytes.

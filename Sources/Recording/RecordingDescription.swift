@@ -2,26 +2,43 @@
 public struct RecordingDescription: Sendable, CustomStringConvertible {
     /// Per-channel facts.
     public struct Channel: Sendable, Equatable {
+        /// Channel id.
         public var id: UInt16
+        /// Topic name.
         public var topic: String
+        /// Schema name ("" without a schema).
         public var schemaName: String
+        /// Schema encoding ("" without a schema).
         public var schemaEncoding: String
+        /// Message encoding.
         public var messageEncoding: String
+        /// Readable messages on the channel.
         public var messageCount: UInt64
     }
 
+    /// The file described.
     public var path: String
+    /// Its size in bytes.
     public var fileSize: UInt64
+    /// Header profile.
     public var profile: String
+    /// Header library (the writer).
     public var library: String
+    /// Readable messages.
     public var messageCount: UInt64
+    /// Earliest log time, nanoseconds.
     public var startTime: UInt64
+    /// Latest log time, nanoseconds.
     public var endTime: UInt64
+    /// Channels by id.
     public var channels: [Channel]
+    /// Number of schemas.
     public var schemaCount: Int
+    /// Readable chunks.
     public var chunkCount: Int
     /// Compression name ("" = none) → (chunks, compressed bytes, uncompressed bytes).
     public var compression: [String: (chunks: Int, compressed: UInt64, uncompressed: UInt64)]
+    /// Metadata records.
     public var metadata: [MCAPMetadata]
     /// True when the summary section was intact and agreed with a full scan.
     public var indexed: Bool

@@ -63,6 +63,7 @@ public enum ReplayError: Error, Equatable, CustomStringConvertible {
 /// anchor, so sleeping late never accumulates drift; a consumer that falls behind gets
 /// the newest frame that is due and the ones it missed are counted in `skippedFrames`.
 public final class ReplaySource: FrameSource {
+    /// `replay:<path>`.
     public let name: String
     /// Camera topic being replayed.
     public let cameraTopic: String
