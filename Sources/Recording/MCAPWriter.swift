@@ -21,8 +21,8 @@ public struct MCAPWriterOptions: Sendable {
     /// Header library identity.
     public var library: String
 
-    /// Defaults: 1 MiB zstd chunks at level 3.
-    public init(chunkSize: Int = 1 << 20, compression: MCAPCompression = .zstd, zstdLevel: Int32 = 3,
+    /// Defaults: 1 MiB zstd chunks at level 1 (about 3x cheaper than level 3 for camera frames).
+    public init(chunkSize: Int = 1 << 20, compression: MCAPCompression = .zstd, zstdLevel: Int32 = 1,
                 useChunks: Bool = true, profile: String = "", library: String = "moeseg") {
         self.chunkSize = chunkSize
         self.compression = compression

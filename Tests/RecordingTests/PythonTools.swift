@@ -21,12 +21,18 @@ enum PythonTools {
         let description: String
     }
 
+    /// Why no interpreter was found; these tests fail rather than skip without one.
+    static var missingPython: Failure {
+        if let env = ProcessInfo.processInfo.environment["MOESEG_PYTHON"], !env.isEmpty {
+            return Failure(description: "MOESEG_PYTHON=\(env) is not an executable Python")
+        }
+        return Failure(description: "no Python for the interop tests: set MOESEG_PYTHON or create "
+            + "\(packageRoot.path)/.venv with tools/requirements.txt")
+    }
+
     /// Runs `tools/<script> args...`; returns (exit status, stdout, stderr).
     static func run(_ script: String, _ args: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
-        guard let python else {
-            throw Failure(description: "no Python for the interop tests: set MOESEG_PYTHON or create "
-                + "\(packageRoot.path)/.venv with tools/requirements.txt")
-        }
+        guard let python else { throw missingPython }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [packageRoot.appendingPathComponent("tools/\(script)").path] + args
@@ -58,7 +64,7 @@ enum PythonTools {
 
     /// Runs inline Python code; returns stdout.
     static func inline(_ code: String) throws -> String {
-        guard let python else { throw Failure(description: "no Python: set MOESEG_PYTHON") }
+        guard let python else { throw missingPython }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", code]
