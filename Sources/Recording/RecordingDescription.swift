@@ -40,7 +40,7 @@ public struct RecordingDescription: Sendable, CustomStringConvertible {
     public var compression: [String: (chunks: Int, compressed: UInt64, uncompressed: UInt64)]
     /// Metadata records.
     public var metadata: [MCAPMetadata]
-    /// True when the summary section was intact and agreed with a full scan.
+    /// True when the summary section was intact (readers take the indexed path).
     public var indexed: Bool
     /// Everything wrong with the file; empty for an intact one.
     public var issues: [MCAPIssue]
@@ -64,12 +64,16 @@ public struct RecordingDescription: Sendable, CustomStringConvertible {
         messageCount = stats.messageCount
         startTime = stats.messageStartTime
         endTime = stats.messageEndTime
-        schemaCount = full.schemas.count
         chunkCount = full.chunks.count
         metadata = full.metadata
         recoverableMessages = stats.messageCount
-        channels = full.channels.values.sorted { $0.id < $1.id }.map { ch in
-            let schema = full.schema(forChannel: ch.id)
+        // A damaged chunk can hold the only Schema/Channel records of the data section;
+        // an intact summary still knows them.
+        let allChannels = quick.channels.merging(full.channels) { _, scanned in scanned }
+        let allSchemas = quick.schemas.merging(full.schemas) { _, scanned in scanned }
+        schemaCount = allSchemas.count
+        channels = allChannels.values.sorted { $0.id < $1.id }.map { ch in
+            let schema = ch.schemaId == 0 ? nil : allSchemas[ch.schemaId]
             return Channel(id: ch.id, topic: ch.topic, schemaName: schema?.name ?? "", schemaEncoding: schema?.encoding ?? "",
                            messageEncoding: ch.messageEncoding, messageCount: stats.channelMessageCounts[ch.id] ?? 0)
         }
@@ -95,7 +99,7 @@ public struct RecordingDescription: Sendable, CustomStringConvertible {
             }
         }
         self.issues = issues
-        indexed = quick.usedSummary && issues.isEmpty
+        indexed = quick.usedSummary
     }
 
     public var description: String {
@@ -141,7 +145,8 @@ public struct RecordingDescription: Sendable, CustomStringConvertible {
                 lines.append("    \(m.name): " + entries.joined(separator: ", "))
             }
         }
-        row("index", indexed ? "summary section intact" : "linear scan (summary missing or not trusted)")
+        row("index", indexed ? "summary section intact (checked against a full scan)"
+            : "none usable: readers scan the data section")
         if issues.isEmpty {
             row("integrity", "ok (all CRCs match)")
         } else {

@@ -273,3 +273,24 @@ struct MessageKeyWithData: Hashable {
     let damaged = try describeRecording(at: cut)
     #expect(damaged.contains("DAMAGED") && damaged.contains("truncated at byte") && damaged.contains("recoverable:"))
 }
+
+@Test func damagedChunkHoldingTheChannelsStillDescribesThemFromTheSummary() throws {
+    // The Python writer puts Schema and Channel records inside the first chunk.
+    let dir = try TemporaryDirectory()
+    let path = dir.path("py.mcap")
+    _ = try PythonTools.json("mcap_write_fixture.py", [path, "--mode", "none", "--frames", "20", "--chunk-size", "8192"])
+    let chunks = try referenceChunks(path)
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    bytes[chunks[0].offset + chunks[0].length / 2] ^= 0x10
+    try writeFile(bytes, path)
+
+    let reader = try FrameRecordingReader(path: path)
+    let survivors = chunks.dropFirst().flatMap(\.messages)
+    #expect(keys(reader.mcap) == logTimeOrder(survivors))
+    #expect(reader.imageChannels.map(\.topic) == ["/camera/image", "/camera/labels"])
+    let description = try RecordingDescription(path: path)
+    #expect(description.indexed && !description.isIntact)
+    #expect(description.channels.map(\.topic) == ["/camera/image", "/camera/labels"])
+    #expect(description.recoverableMessages == UInt64(survivors.count))
+    #expect(description.issues.contains { $0.kind == .crcMismatch && $0.offset == UInt64(chunks[0].offset) })
+}
