@@ -93,6 +93,8 @@ public final class ReplaySource: FrameSource {
     private var loopPeriod: UInt64?
     private var lastLogTime: UInt64 = 0
     private var framesThisPass: UInt64 = 0
+    /// `undecodableFrames` when the current pass started.
+    private var undecodableBeforePass: UInt64 = 0
     /// Frames in one pass, known after the first pass ends.
     private var framesPerPass: UInt64 = 0
     private var ordinal: UInt64 = 0
@@ -141,38 +143,56 @@ public final class ReplaySource: FrameSource {
         let offset = UInt64((options.startOffsetSeconds * 1e9).rounded())
         let (start, overflow) = first.logTime.addingReportingOverflow(offset)
         startLogTime = overflow ? UInt64.max : start
+        // At least one playable frame per pass, or looping could spin without delivering.
+        var framesAfterStart = false
+        var playable = false
+        if var frames = try? reader.frameMessages(cameraTopic: camera, labelTopic: nil, startTime: startLogTime) {
+            while let next = frames.next() {
+                framesAfterStart = true
+                if ReplaySource.playable(next.camera.data) != nil {
+                    playable = true
+                    break
+                }
+            }
+        }
+        guard framesAfterStart else {
+            throw ReplayError.invalidOption("start offset \(options.startOffsetSeconds) s is past the last frame of \(camera)")
+        }
+        guard playable else {
+            throw ReplayError.topic("\(path): no playable rgb8/bgr8/mono8/yuyv frame on \(camera) at or after the start offset")
+        }
 
         self.reader = reader
         self.options = options
         self.cameraTopic = camera
         self.labelTopic = label
         self.name = "replay:\(path)"
-        guard peek() != nil else {
-            throw ReplayError.invalidOption("start offset \(options.startOffsetSeconds) s is past the last frame of \(camera)")
-        }
     }
 
     public func nextFrame(into frame: inout Frame, timeout: Duration) throws -> FrameResult {
+        guard reader != nil else { return .endOfStream }
+        let limit = monotonicNanos() &+ timeoutNanos(timeout)
         while true {
-            guard reader != nil, let candidate = peek() else { return .endOfStream }
             if rate == 0 {
+                guard let next = peek() else { return .endOfStream }
                 take()
-                if deliver(candidate, into: &frame) { return .frame }
+                if deliver(next, into: &frame) { return .frame }
                 continue
             }
             let now = monotonicNanos()
             if anchorNanos == nil { anchorNanos = now }
             catchUpWholeLoops(now: now)
+            guard let candidate = peek() else { return .endOfStream }
             var chosen: FrameMessages?
             // Newest due frame wins; anything due before it was missed by the consumer.
             while let next = peek(), deadline(of: next) <= now {
                 if chosen != nil { skippedFrames += 1 }
                 chosen = next
                 take()
+                catchUpWholeLoops(now: now)  // a pass wrap may still leave us passes behind
             }
             if chosen == nil {
                 let due = deadline(of: candidate)
-                let limit = now &+ timeoutNanos(timeout)
                 if due > limit {
                     sleep(until: limit)
                     return .timeout
@@ -182,6 +202,7 @@ public final class ReplaySource: FrameSource {
                 take()
             }
             if let chosen, deliver(chosen, into: &frame) { return .frame }
+            if monotonicNanos() >= limit { return .timeout }  // only undecodable frames were due
         }
     }
 
@@ -204,7 +225,11 @@ public final class ReplaySource: FrameSource {
             lookahead = next
             return next
         }
-        guard options.loop, framesThisPass > 0 else { return nil }
+        // A pass in which every frame was undecodable would loop forever without a frame.
+        guard options.loop, framesThisPass > 0, undecodableFrames - undecodableBeforePass < framesThisPass else {
+            return nil
+        }
+        undecodableBeforePass = undecodableFrames
         // End of a pass: the next pass starts one typical frame interval after the last frame.
         if loopPeriod == nil {
             let span = lastLogTime - startLogTime
@@ -252,6 +277,7 @@ public final class ReplaySource: FrameSource {
         ordinal += missed
         completedLoops = pass
         framesThisPass = 0
+        undecodableBeforePass = undecodableFrames
         iterator = nil
         lookahead = nil
     }
@@ -260,13 +286,10 @@ public final class ReplaySource: FrameSource {
 
     private func deliver(_ messages: FrameMessages, into frame: inout Frame) -> Bool {
         let sequence = ordinal - 1
-        guard let decoded = try? RawImage.decodeFields(messages.camera.data),
-              let format = pixelFormat(decoded.0.encoding),
-              fits(decoded.0, decoded.1, bytesPerPixel: format.bytesPerPixel) else {
+        guard let (image, range, format) = ReplaySource.playable(messages.camera.data) else {
             undecodableFrames += 1
             return false
         }
-        let (image, range) = decoded
         let width = Int(image.width), height = Int(image.height), step = Int(image.step)
         frame.reshape(width: width, height: height, format: format)
         copyRows(from: messages.camera.data, range: range, step: step, rowBytes: frame.stride, rows: height,
@@ -281,7 +304,7 @@ public final class ReplaySource: FrameSource {
         frame.labels = nil
         if let labelMessage = messages.labels, let (map, mapRange) = try? RawImage.decodeFields(labelMessage.data),
            map.encoding == "mono8", map.width == image.width, map.height == image.height,
-           fits(map, mapRange, bytesPerPixel: 1) {
+           ReplaySource.fits(map, mapRange, bytesPerPixel: 1) {
             if labels.count != width * height {
                 labels.removeAll(keepingCapacity: true)
                 labels.append(contentsOf: repeatElement(0, count: width * height))
@@ -294,7 +317,14 @@ public final class ReplaySource: FrameSource {
         return true
     }
 
-    private func pixelFormat(_ encoding: String) -> PixelFormat? {
+    /// The image fields, pixel range and format of a camera message we can show.
+    private static func playable(_ message: [UInt8]) -> (RawImage, Range<Int>, PixelFormat)? {
+        guard let (image, range) = try? RawImage.decodeFields(message), let format = pixelFormat(image.encoding),
+              fits(image, range, bytesPerPixel: format.bytesPerPixel) else { return nil }
+        return (image, range, format)
+    }
+
+    private static func pixelFormat(_ encoding: String) -> PixelFormat? {
         switch encoding {
         case "rgb8": .rgb8
         case "bgr8": .bgr8
@@ -305,7 +335,7 @@ public final class ReplaySource: FrameSource {
     }
 
     /// Geometry is sane and the data covers every row.
-    private func fits(_ image: RawImage, _ range: Range<Int>, bytesPerPixel: Int) -> Bool {
+    private static func fits(_ image: RawImage, _ range: Range<Int>, bytesPerPixel: Int) -> Bool {
         let width = UInt64(image.width), height = UInt64(image.height), step = UInt64(image.step)
         guard width > 0, height > 0, width <= 1 << 15, height <= 1 << 15, step >= width * UInt64(bytesPerPixel) else {
             return false

@@ -237,3 +237,64 @@ func pacedReplayKeepsTheRecordedSpacing(_ rate: Double) throws {
     #expect(stamps == Array(rec.times.prefix(stamps.count)))
     #expect(source.issues.contains { $0.kind == .truncated })
 }
+
+/// One good rgb8 frame at t=1000, four undecodable ones at 2000...5000, optionally a good one at 9000.
+func writeBadFrames(_ path: String, trailingGood: Bool) throws {
+    let writer = try MCAPWriter(path: path)
+    let schema = try writer.addSchema(name: RawImageSchema.name, encoding: RawImageSchema.encoding,
+                                      data: RawImageSchema.descriptorSet)
+    let camera = try writer.addChannel(topic: "/cam", messageEncoding: "protobuf", schemaId: schema)
+    let good = RawImage(timestampNanoseconds: 1000, width: 2, height: 1, encoding: "rgb8", step: 6,
+                        data: [1, 2, 3, 4, 5, 6]).encoded()
+    try writer.addMessage(channelId: camera, logTime: 1000, publishTime: 0, data: good)
+    let bad: [[UInt8]] = [
+        [0xFF],
+        Array(good.prefix(good.count - 3)),
+        RawImage(timestampNanoseconds: 0, width: 4, height: 4, encoding: "rgb8", step: 12, data: [1]).encoded(),
+        RawImage(timestampNanoseconds: 0, width: 2, height: 1, encoding: "jpeg", step: 6,
+                 data: [UInt8](repeating: 0, count: 6)).encoded(),
+    ]
+    for (i, data) in bad.enumerated() {
+        try writer.addMessage(channelId: camera, logTime: 2000 + UInt64(i) * 1000, publishTime: 0, data: data)
+    }
+    if trailingGood { try writer.addMessage(channelId: camera, logTime: 9000, publishTime: 0, data: good) }
+    try writer.close()
+}
+
+@Test func undecodableFramesAreSkippedAndLoopingOverNothingEnds() throws {
+    let dir = try ScratchDirectory()
+    let path = dir.path("bad-frames.mcap")
+    try writeBadFrames(path, trailingGood: true)
+    let once = try ReplaySource(path: path, options: .init(rate: .maximum))
+    var frame = Frame()
+    #expect(try once.nextFrame(into: &frame, timeout: .seconds(1)) == .frame && frame.monotonicNanos == 1000)
+    #expect(try once.nextFrame(into: &frame, timeout: .seconds(1)) == .frame && frame.monotonicNanos == 9000)
+    #expect(frame.sequence == 5 && frame.pixels == [1, 2, 3, 4, 5, 6])
+    #expect(try once.nextFrame(into: &frame, timeout: .seconds(1)) == .endOfStream)
+    #expect(once.undecodableFrames == 4)
+
+    // Starting after the only good frame leaves nothing playable: refused up front.
+    let onlyBad = dir.path("only-bad.mcap")
+    try writeBadFrames(onlyBad, trailingGood: false)
+    do {
+        _ = try ReplaySource(path: onlyBad, options: .init(rate: .maximum, loop: true, startOffsetSeconds: 0.0000015))
+        Issue.record("accepted a replay without playable frames")
+    } catch {
+        #expect("\(error)".contains("no playable"))
+    }
+    // One playable frame among bad ones, looping fast: every call returns within its timeout.
+    for rate in [ReplayRate.maximum, .paced(1000), .paced(1)] {
+        let source = try ReplaySource(path: onlyBad, options: .init(rate: rate, loop: true))
+        var frames = 0
+        for _ in 0..<20 {
+            let before = monotonicNow()
+            let result = try source.nextFrame(into: &frame, timeout: .milliseconds(20))
+            #expect(monotonicNow() - before < 500_000_000)
+            if result == .frame {
+                frames += 1
+                #expect(frame.pixels == [1, 2, 3, 4, 5, 6])
+            }
+        }
+        #expect(frames > 0, "\(rate)")
+    }
+}
