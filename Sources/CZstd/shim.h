@@ -1,0 +1,2 @@
+// Debian's libzstd-dev; chunk compression for MCAP recordings.
+#include <zstd.h>

@@ -1,1 +1,0 @@
-// Filled by the MCAP work (issue 3).
