@@ -1,14 +1,15 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Recording
 
-/// `moeseg inspect`: describes an ONNX model (and, once wired, MCAP recordings).
+/// `moeseg inspect`: describes an ONNX model or an MCAP recording.
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Describe an ONNX model: interface, op histogram, parameters, FLOPs, arena size, unsupported ops.")
+        abstract: "Describe an ONNX model (interface, ops, parameters, FLOPs, arena, unsupported ops) or an MCAP recording (channels, counts, time range, chunks, metadata, damage).")
 
-    @Argument(help: "An .onnx model file.")
+    @Argument(help: "An .onnx model file or an .mcap recording.")
     var path: String
 
     @Option(name: .customLong("input-shape"), help: "Shape for an input with open dimensions, e.g. 1x3x256x512.")
@@ -16,8 +17,23 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            try inspectModel()
+            if try isMCAP() {
+                print(try describeRecording(at: path))
+            } else {
+                try inspectModel()
+            }
         }
+    }
+
+    /// Decides by content, not by name: MCAP files start with their magic bytes.
+    private func isMCAP() throws -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            if path.hasSuffix(".mcap") { return true }  // let the reader give its own error line
+            return false
+        }
+        defer { try? handle.close() }
+        let head = try handle.read(upToCount: 8) ?? Data()
+        return head.starts(with: [0x89, 0x4D, 0x43, 0x41, 0x50]) || (head.isEmpty && path.hasSuffix(".mcap"))
     }
 
     private func inspectModel() throws {

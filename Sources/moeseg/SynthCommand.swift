@@ -165,27 +165,6 @@ struct SynthError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Where `synth` hands each rendered frame to the MCAP recording writer: the only place
-/// that needs to change when the Recording module's writer is merged.
-/// TODO(lead): open the writer in `init` (the renderer has the camera, domain, seed and
-/// `SceneRenderer.generatorVersion` for the file's metadata), write one image and one label
-/// message per `append`, close in `finish`.
-final class RecordingHandOff {
-    let path: String
-
-    init(path: String, renderer: SceneRenderer) throws {
-        self.path = path
-        FileHandleOutput.standardError("recording writer not merged yet: frames are rendered but \(path) is not written")
-    }
-
-    /// Called once per frame, in order: the frame's index, its scene time (index / 30 s),
-    /// RGB bytes (width * height * 3) and label ids (width * height).
-    func append(frame index: Int, sceneTimeNanos: UInt64, rgb: [UInt8], labels: [UInt8]) throws {}
-
-    /// Called after the last frame.
-    func finish() throws {}
-}
-
 /// Progress on stderr: a redrawn bar on a terminal, a line per 10% otherwise.
 final class ProgressReporter {
     private let total: Int
