@@ -278,7 +278,7 @@ public final class MixtureUncertainty {
                                          weights: gateTable.baseAddress! + j, weightStride: c, terms: e, count: n,
                                          into: z + j * t)
             }
-            PlaneKernels.argmax(planes: z, stride: t, classes: c, count: n, best: rowMaximum.baseAddress!, index: prediction)
+            PlaneKernels.argmax(planes: z, stride: t, classes: c, count: n, index: prediction)
             PlaneKernels.softmaxEntropy(logits: z, logitStride: t, classes: c, count: n,
                                         probabilities: moe, probabilityStride: pixels, entropy: moeH, scratch: scratch)
         case .probabilities:
@@ -291,7 +291,7 @@ public final class MixtureUncertainty {
             if configuration.gate == .classwise {
                 PlaneKernels.normalise(planes: moe, stride: pixels, classes: c, count: n, sum: rowSum.baseAddress!)
             }
-            PlaneKernels.argmax(planes: moe, stride: pixels, classes: c, count: n, best: rowMaximum.baseAddress!, index: prediction)
+            PlaneKernels.argmax(planes: moe, stride: pixels, classes: c, count: n, index: prediction)
             moeH.update(repeating: 0, count: n)
             for j in 0..<c { PlaneKernels.accumulateXLogX(moe + j * pixels, scale: 1, into: moeH, count: n) }
             PlaneKernels.negate(moeH, count: n)

@@ -49,18 +49,34 @@ enum PlaneKernels {
     }
 
     /// Index of the largest plane at each pixel; ties go to the lowest class index.
+    ///
+    /// Written with SIMD8 because the scalar form `index[i] = better ? c : index[i]` is turned
+    /// into a conditional store, which does not vectorise and mispredicts on real maps.
     static func argmax(planes: UnsafePointer<Float>, stride: Int, classes: Int, count n: Int,
-                       best: UnsafeMutablePointer<Float>, index: UnsafeMutablePointer<Int32>) {
-        best.update(from: planes, count: n)
-        index.update(repeating: 0, count: n)
-        for c in 1..<classes {
-            let row = planes + c * stride
-            let label = Int32(truncatingIfNeeded: c)
-            for i in 0..<n {
-                let better = row[i] > best[i]
-                best[i] = better ? row[i] : best[i]
-                index[i] = better ? label : index[i]
+                       index: UnsafeMutablePointer<Int32>) {
+        typealias Lanes = SIMD8<Float>
+        var i = 0
+        while i + 8 <= n {
+            var best = UnsafeRawPointer(planes + i).loadUnaligned(as: Lanes.self)
+            var label = SIMD8<Int32>(repeating: 0)
+            for c in 1..<classes {
+                let value = UnsafeRawPointer(planes + c * stride + i).loadUnaligned(as: Lanes.self)
+                let better = value .> best
+                best.replace(with: value, where: better)
+                label.replace(with: Int32(truncatingIfNeeded: c), where: better)
             }
+            UnsafeMutableRawPointer(index + i).storeBytes(of: label, as: SIMD8<Int32>.self)
+            i += 8
+        }
+        while i < n {
+            var best = planes[i]
+            var label: Int32 = 0
+            for c in 1..<classes where planes[c * stride + i] > best {
+                best = planes[c * stride + i]
+                label = Int32(truncatingIfNeeded: c)
+            }
+            index[i] = label
+            i += 1
         }
     }
 

@@ -79,7 +79,7 @@ public final class SampleSetUncertainty {
         let inverseSamples = 1 / Float(samples)
         for j in 0..<c { PlaneKernels.scale(mean + j * pixels, by: inverseSamples, count: n) }
         PlaneKernels.scale(members, by: inverseSamples, count: n)
-        PlaneKernels.argmax(planes: mean, stride: pixels, classes: c, count: n, best: rowMaximum,
+        PlaneKernels.argmax(planes: mean, stride: pixels, classes: c, count: n,
                             index: predictionOut.baseAddress! + start)
         xlogx.update(repeating: 0, count: n)
         for j in 0..<c { PlaneKernels.accumulateXLogX(mean + j * pixels, scale: 1, into: xlogx, count: n) }
