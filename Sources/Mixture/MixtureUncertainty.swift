@@ -41,7 +41,7 @@ public final class MixtureUncertainty {
     private let memberEntropy: UnsafeMutableBufferPointer<Float>
     private let sumStacked, sumWeighted, sumEnsemble: UnsafeMutableBufferPointer<Float>
     private let sampleLogits, sampleProbabilities, routingSum: UnsafeMutableBufferPointer<Float>
-    private let sampleEntropy, routingMemberEntropy, routingSumXLogX: UnsafeMutableBufferPointer<Float>
+    private let routingMemberEntropy, routingSumXLogX: UnsafeMutableBufferPointer<Float>
     private let rowMaximum, rowSum, rowDot: UnsafeMutableBufferPointer<Float>
 
     // Outputs.
@@ -102,7 +102,6 @@ public final class MixtureUncertainty {
         sampleLogits = arena.floats(routed ? c * tile : 0)
         sampleProbabilities = arena.floats(routed ? c * tile : 0)
         routingSum = arena.floats(routed ? c * tile : 0)
-        sampleEntropy = arena.floats(routed ? tile : 0)
         routingMemberEntropy = arena.floats(routed ? tile : 0)
         routingSumXLogX = arena.floats(routed ? tile : 0)
         rowMaximum = arena.floats(tile)
@@ -397,7 +396,7 @@ public final class MixtureUncertainty {
         let scratch = PlaneKernels.SoftmaxScratch(maximum: rowMaximum.baseAddress!, sum: rowSum.baseAddress!,
                                                   dot: rowDot.baseAddress!)
         let z = sampleLogits.baseAddress!, p = sampleProbabilities.baseAddress!, sum = routingSum.baseAddress!
-        let h = sampleEntropy.baseAddress!, members = routingMemberEntropy.baseAddress!
+        let members = routingMemberEntropy.baseAddress!
         sum.update(repeating: 0, count: c * t)
         members.update(repeating: 0, count: n)
         for k in 0..<samples {
@@ -406,10 +405,8 @@ public final class MixtureUncertainty {
                 PlaneKernels.weightedSum(planes: tileLogits + j * pixels, planeStride: c * pixels,
                                          weights: table + j, weightStride: c, terms: e, count: n, into: z + j * t)
             }
-            PlaneKernels.softmaxEntropy(logits: z, logitStride: t, classes: c, count: n,
-                                        probabilities: p, probabilityStride: t, entropy: h, scratch: scratch)
-            for j in 0..<c { PlaneKernels.add(p + j * t, into: sum + j * t, count: n) }
-            PlaneKernels.add(h, into: members, count: n)
+            PlaneKernels.accumulateSoftmaxEntropy(logits: z, logitStride: t, classes: c, count: n, exponentials: p,
+                                                  probabilitySum: sum, sumStride: t, entropySum: members, scratch: scratch)
         }
         let inverseSamples = 1 / Float(samples)
         let xlogx = routingSumXLogX.baseAddress!

@@ -16,6 +16,44 @@ enum PlaneKernels {
     static func softmaxEntropy(logits: UnsafePointer<Float>, logitStride: Int, classes: Int, count n: Int,
                                probabilities: UnsafeMutablePointer<Float>, probabilityStride: Int,
                                entropy: UnsafeMutablePointer<Float>, scratch: SoftmaxScratch) {
+        exponentials(logits: logits, logitStride: logitStride, classes: classes, count: n,
+                     into: probabilities, stride: probabilityStride, scratch: scratch)
+        let sum = scratch.sum, dot = scratch.dot
+        for i in 0..<n {
+            let inverse = 1 / sum[i]
+            entropy[i] = FastMath.log(sum[i]) - dot[i] * inverse
+            sum[i] = inverse
+        }
+        for c in 0..<classes {
+            let out = probabilities + c * probabilityStride
+            for i in 0..<n { out[i] *= sum[i] }
+        }
+    }
+
+    /// A softmax added into running sums instead of stored: `probabilitySum += softmax(logits)`
+    /// and `entropySum += H(softmax(logits))`; `exponentials` (C planes of `count`) is scratch.
+    static func accumulateSoftmaxEntropy(logits: UnsafePointer<Float>, logitStride: Int, classes: Int, count n: Int,
+                                         exponentials scratchPlanes: UnsafeMutablePointer<Float>,
+                                         probabilitySum: UnsafeMutablePointer<Float>, sumStride: Int,
+                                         entropySum: UnsafeMutablePointer<Float>, scratch: SoftmaxScratch) {
+        exponentials(logits: logits, logitStride: logitStride, classes: classes, count: n,
+                     into: scratchPlanes, stride: n, scratch: scratch)
+        let sum = scratch.sum, dot = scratch.dot
+        for i in 0..<n {
+            let inverse = 1 / sum[i]
+            entropySum[i] += FastMath.log(sum[i]) - dot[i] * inverse
+            sum[i] = inverse
+        }
+        for c in 0..<classes {
+            let e = scratchPlanes + c * n, acc = probabilitySum + c * sumStride
+            for i in 0..<n { acc[i] += e[i] * sum[i] }
+        }
+    }
+
+    /// e_c = exp(z_c − max) per class plane, with S = Σ e_c in `scratch.sum` and
+    /// Σ e_c (z_c − max) in `scratch.dot`.
+    private static func exponentials(logits: UnsafePointer<Float>, logitStride: Int, classes: Int, count n: Int,
+                                     into out: UnsafeMutablePointer<Float>, stride: Int, scratch: SoftmaxScratch) {
         let maximum = scratch.maximum, sum = scratch.sum, dot = scratch.dot
         maximum.update(from: logits, count: n)
         for c in 1..<classes {
@@ -26,25 +64,16 @@ enum PlaneKernels {
         dot.update(repeating: 0, count: n)
         for c in 0..<classes {
             let row = logits + c * logitStride
-            let out = probabilities + c * probabilityStride
+            let plane = out + c * stride
             for i in 0..<n {
                 // The floor keeps e·t finite (0·−∞ would be NaN) for −∞ logits; e is 0 there anyway.
                 let t = row[i] - maximum[i]
                 let tc: Float = t < -100 ? -100 : t
                 let e = FastMath.exp(tc)
-                out[i] = e
+                plane[i] = e
                 sum[i] += e
                 dot[i] += e * tc
             }
-        }
-        for i in 0..<n {
-            let inverse = 1 / sum[i]
-            entropy[i] = FastMath.log(sum[i]) - dot[i] * inverse
-            sum[i] = inverse
-        }
-        for c in 0..<classes {
-            let out = probabilities + c * probabilityStride
-            for i in 0..<n { out[i] *= sum[i] }
         }
     }
 

@@ -93,9 +93,9 @@ enum PythonReference {
                 "member_sets": MemberSet.allCases.filter { configuration.memberSets.contains($0) }.map(\.rawValue),
                 "routing": ["samples": configuration.routing.samples,
                             "temperature": configuration.routing.temperature,
-                            // JSON numbers are doubles; a seed above 2^53 would not survive.
-                            "seed": configuration.routing.seed],
-                "frame_index": frameIndex,
+                            // Decimal strings: JSON readers may turn integers above 2^53 into doubles.
+                            "seed": String(configuration.routing.seed)],
+                "frame_index": String(frameIndex),
             ]
         case let .samples(count, classes, height, width):
             try NumPyArray(shape: [count, classes, height, width], values: item.logits)

@@ -49,6 +49,10 @@ import Testing
                 }
             }
         }
+        // Full 64-bit seed and frame index: the two generators must agree on every bit.
+        built.append(try Self.mixtureCase("wide-seed", experts: 3, classes: 12, gate: .classwise, combine: .logits,
+                                          routing: RoutingSampling(samples: 6, temperature: 0.9, seed: 0xFEDC_BA98_7654_3211),
+                                          frameIndex: 0xFFFF_FFFF_FFFF_FF01, sigma: 3, random: &random))
         // Several tiles, the last one partial (23×29 = 667 = 2·256 + 155).
         for gate in GateKind.allCases {
             built.append(try Self.mixtureCase("tiles-\(gate.rawValue)", experts: 3, classes: 12, height: 23, width: 29,

@@ -25,6 +25,7 @@ Each CASE_DIR holds config.json and either
   mixture: expert_logits.npy (E,C,H,W) and gate_logits.npy (E,) or (E,C), config keys
            "gate" ("simple"|"classwise"), "combine" ("logits"|"probabilities"),
            "member_sets" (list), "routing": {"samples", "temperature", "seed"}, "frame_index"
+           (seed and frame_index may be decimal strings, so 64-bit values survive JSON)
   samples: config "kind": "samples" and sample_logits.npy (S,C,H,W)
 and gets CASE_DIR/reference/<map>.npy (float64) for every map.
 """
@@ -92,7 +93,7 @@ def routing_gate_samples(gate_logits, samples, temperature, seed, frame_index):
     experts = a.shape[0]
     columns = 1 if a.ndim == 1 else a.shape[1]
     a2 = a.reshape(experts, columns)
-    rng = Xoshiro256StarStar.for_frame(seed, frame_index)
+    rng = Xoshiro256StarStar.for_frame(int(seed) & MASK64, int(frame_index) & MASK64)
     out = np.zeros((samples, experts, columns))
     for k in range(samples):
         noise = np.array([[rng.gumbel() for _ in range(columns)] for _ in range(experts)])
