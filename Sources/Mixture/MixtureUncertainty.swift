@@ -40,7 +40,7 @@ public final class MixtureUncertainty {
     private let classWeighted: UnsafeMutableBufferPointer<Float>
     private let memberEntropy: UnsafeMutableBufferPointer<Float>
     private let sumStacked, sumWeighted, sumEnsemble: UnsafeMutableBufferPointer<Float>
-    private let sampleLogits, sampleProbabilities, routingSum: UnsafeMutableBufferPointer<Float>
+    private let sampleLogits, sampleExponentials, routingSum: UnsafeMutableBufferPointer<Float>
     private let routingMemberEntropy, routingSumXLogX: UnsafeMutableBufferPointer<Float>
     private let rowMaximum, rowSum, rowDot: UnsafeMutableBufferPointer<Float>
 
@@ -100,7 +100,7 @@ public final class MixtureUncertainty {
         sumEnsemble = arena.floats(tile)
         let routed = k > 0
         sampleLogits = arena.floats(routed ? c * tile : 0)
-        sampleProbabilities = arena.floats(routed ? c * tile : 0)
+        sampleExponentials = arena.floats(routed ? c * tile : 0)
         routingSum = arena.floats(routed ? c * tile : 0)
         routingMemberEntropy = arena.floats(routed ? tile : 0)
         routingSumXLogX = arena.floats(routed ? tile : 0)
@@ -395,7 +395,7 @@ public final class MixtureUncertainty {
         let samples = configuration.routing.samples
         let scratch = PlaneKernels.SoftmaxScratch(maximum: rowMaximum.baseAddress!, sum: rowSum.baseAddress!,
                                                   dot: rowDot.baseAddress!)
-        let z = sampleLogits.baseAddress!, p = sampleProbabilities.baseAddress!, sum = routingSum.baseAddress!
+        let z = sampleLogits.baseAddress!, p = sampleExponentials.baseAddress!, sum = routingSum.baseAddress!
         let members = routingMemberEntropy.baseAddress!
         sum.update(repeating: 0, count: c * t)
         members.update(repeating: 0, count: n)

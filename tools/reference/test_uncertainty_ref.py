@@ -177,6 +177,34 @@ def sample_set_matches_ensemble_member_set():
     assert close(samples["mean"], np.mean(ref.softmax(z, 1), axis=0))
 
 
+@check
+def cli_reads_npy_and_npz_cases():
+    import json
+    import tempfile
+    rng = np.random.default_rng(8)
+    z, a = random_case(rng, 2, 4, "classwise")
+    config = {"gate": "classwise", "combine": "logits", "member_sets": ["stacked"],
+              "routing": {"samples": 3, "temperature": 0.5, "seed": str(2 ** 64 - 5)}, "frame_index": "7"}
+    expected = ref.mixture_maps(z, a, gate="classwise", member_sets=("stacked",),
+                                routing={"samples": 3, "temperature": 0.5, "seed": 2 ** 64 - 5}, frame_index=7)
+    with tempfile.TemporaryDirectory() as root:
+        for form in ("npy", "npz"):
+            case = os.path.join(root, form)
+            os.makedirs(case)
+            with open(os.path.join(case, "config.json"), "w") as f:
+                json.dump(config, f)
+            if form == "npy":
+                np.save(os.path.join(case, "expert_logits.npy"), z.astype(np.float32))
+                np.save(os.path.join(case, "gate_logits.npy"), a.astype(np.float32))
+            else:
+                np.savez(os.path.join(case, "inputs.npz"), expert_logits=z.astype(np.float32),
+                         gate_logits=a.astype(np.float32))
+            assert ref.main(["uncertainty_ref.py", case]) == 0
+            for name in ("routing_mi", "pe_stacked", "gate_entropy_map"):
+                got = np.load(os.path.join(case, "reference", name + ".npy"))
+                assert close(got, expected[name], 1e-5), (form, name)
+
+
 def main():
     failures = 0
     for function in CHECKS:

@@ -21,7 +21,7 @@ Routing sample generator (must match the Swift side exactly):
 
 CLI:
   uncertainty_ref.py CASE_DIR [CASE_DIR ...]
-Each CASE_DIR holds config.json and either
+Each CASE_DIR holds config.json and its arrays, as .npy files or in one inputs.npz:
   mixture: expert_logits.npy (E,C,H,W) and gate_logits.npy (E,) or (E,C), config keys
            "gate" ("simple"|"classwise"), "combine" ("logits"|"probabilities"),
            "member_sets" (list), "routing": {"samples", "temperature", "seed"}, "frame_index"
@@ -220,14 +220,24 @@ def sample_maps(sample_logits):
 
 # ---------------------------------------------------------------- CLI
 
+def load_inputs(directory):
+    """Arrays by name: from inputs.npz if present, else from the directory's .npy files."""
+    bundle = os.path.join(directory, "inputs.npz")
+    if os.path.exists(bundle):
+        with np.load(bundle) as archive:
+            return {name: archive[name] for name in archive.files}
+    return {name[:-4]: np.load(os.path.join(directory, name))
+            for name in os.listdir(directory) if name.endswith(".npy")}
+
+
 def run_case(directory):
     with open(os.path.join(directory, "config.json")) as f:
         config = json.load(f)
+    inputs = load_inputs(directory)
     if config.get("kind") == "samples":
-        maps = sample_maps(np.load(os.path.join(directory, "sample_logits.npy")))
+        maps = sample_maps(inputs["sample_logits"])
     else:
-        maps = mixture_maps(np.load(os.path.join(directory, "expert_logits.npy")),
-                            np.load(os.path.join(directory, "gate_logits.npy")),
+        maps = mixture_maps(inputs["expert_logits"], inputs["gate_logits"],
                             gate=config["gate"], combine=config["combine"],
                             member_sets=tuple(config.get("member_sets", ["stacked", "ensemble"])),
                             routing=config.get("routing"), frame_index=int(config.get("frame_index", 0)))
