@@ -62,13 +62,13 @@ def _tv(builder: Callable[[], nn.Module], keys: list[str]) -> Callable[[], nn.Mo
 def _dlv3plus_mbv2() -> nn.Module:
     return deeplabv3plus_mobilenetv2(4, width_mult=0.15, output_stride=16, block_counts=[1, 1, 2, 2, 1, 2, 1],
                                      atrous_rates=(6, 12, 18), aspp_channels=8, low_level_channels=8,
-                                     decoder_channels=16, return_features=True)
+                                     decoder_channels=16, separable=True, return_features=True)
 
 
 def _dlv3plus_mbv2_small() -> nn.Module:
     return deeplabv3plus_mobilenetv2(4, width_mult=0.15, output_stride=16, block_counts=[1, 1, 1, 2, 1, 1, 1],
                                      atrous_rates=(6, 12, 18), aspp_channels=8, low_level_channels=8,
-                                     decoder_channels=8, return_features=True)
+                                     decoder_channels=8, decoder_convs=1, return_features=True)
 
 
 def _dlv3plus_resnet() -> nn.Module:
@@ -96,8 +96,9 @@ TORCH_CASES: dict[str, TorchCase] = {
         ["out", "aux"], "torchvision FCN with aux head (two outputs) on the same narrow ResNet, 4 classes"),
     "deeplabv3plus_mobilenetv2": TorchCase(
         _dlv3plus_mbv2, _image((1, 3, 64, 96)), ["logits", "features"],
-        "moeseg_models DeepLabv3+ on MobileNetV2 (width 0.15, fewer blocks, output stride 16, ASPP 6/12/18 with "
-        "8 channels + image pooling, decoder with stride-4 features), 4 classes; outputs logits and ASPP features",
+        "moeseg_models DeepLabv3+ on MobileNetV2 (width 0.15, fewer blocks, output stride 16, atrous separable "
+        "ASPP 6/12/18 with 8 channels + image pooling, decoder with stride-4 features and two separable 3x3 "
+        "convs), 4 classes; outputs logits and ASPP features",
         argmax_outputs=["logits"]),
     "deeplabv3plus_resnet": TorchCase(
         _dlv3plus_resnet, _image((1, 3, 48, 80)), ["logits", "features"],
@@ -120,7 +121,8 @@ TORCH_CASES: dict[str, TorchCase] = {
                  "optimisation: onnxscript fuses BatchNorm into Conv)", dynamo=True, strip_metadata=True),
     "deeplabv3plus_mobilenetv2_dynamo_bn": TorchCase(
         _dlv3plus_mbv2_small, _image((1, 3, 48, 80)), ["logits", "features"],
-        "as deeplabv3plus_mobilenetv2 but one block per stage (two in stage 3), 8-channel decoder, dynamo exporter (opset 18) with onnxscript's BatchNorm fusion disabled, "
+        "as deeplabv3plus_mobilenetv2 but one block per stage (two in stage 3), dense ASPP, one dense 3x3 8-channel "
+        "decoder conv, dynamo exporter (opset 18) with onnxscript's BatchNorm fusion disabled, "
         "so BatchNormalization nodes stay (as older onnxscript versions emitted)", argmax_outputs=["logits"],
         dynamo=True, keep_batchnorm=True, strip_metadata=True),
     "gate_classwise_dynamo": TorchCase(

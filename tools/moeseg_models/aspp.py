@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import conv_bn_act
+from .layers import conv_bn_act, separable_conv_bn_act
 
 
 class ImagePooling(nn.Module):
@@ -22,13 +22,15 @@ class ImagePooling(nn.Module):
 
 
 class ASPP(nn.Module):
-    """Output has `out_channels` channels at the input's resolution."""
+    """Output has `out_channels` channels at the input's resolution; `separable` makes the atrous
+    branches depthwise-separable (as DeepLabv3+ does), much cheaper on wide inputs."""
 
     def __init__(self, in_channels: int, out_channels: int = 256,
-                 atrous_rates: tuple[int, ...] = (6, 12, 18), dropout: float = 0.1):
+                 atrous_rates: tuple[int, ...] = (6, 12, 18), dropout: float = 0.1, separable: bool = False):
         super().__init__()
+        atrous = separable_conv_bn_act if separable else conv_bn_act
         branches: list[nn.Module] = [conv_bn_act(in_channels, out_channels, 1)]
-        branches += [conv_bn_act(in_channels, out_channels, 3, dilation=rate) for rate in atrous_rates]
+        branches += [atrous(in_channels, out_channels, 3, dilation=rate) for rate in atrous_rates]
         branches.append(ImagePooling(in_channels, out_channels))
         self.branches = nn.ModuleList(branches)
         self.project = nn.Sequential(

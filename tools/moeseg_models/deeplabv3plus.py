@@ -6,29 +6,36 @@ import torch.nn.functional as F
 from torch import nn
 
 from .aspp import ASPP
-from .layers import conv_bn_act
+from .layers import conv_bn_act, separable_conv_bn_act
 from .mobilenetv2 import MobileNetV2Backbone
 from .resnet import ResNetBackbone
 
 
 class DeepLabV3Plus(nn.Module):
     """Segmentation network returning logits [N, C, H, W], or (logits, ASPP features) when
-    `return_features` is set; the features are what the mixture-of-experts gate consumes."""
+    `return_features` is set; the features are what the mixture-of-experts gate consumes.
+
+    The decoder refines [upsampled ASPP, projected low-level] features with `decoder_convs` 3x3
+    convolutions (two in the paper); `separable` makes them and the atrous ASPP branches
+    depthwise-separable, as the paper's "atrous separable convolution" does."""
 
     def __init__(self, backbone: nn.Module, num_classes: int, *,
                  atrous_rates: tuple[int, ...] = (6, 12, 18), aspp_channels: int = 256,
-                 low_level_channels: int = 48, decoder_channels: int = 256,
-                 return_features: bool = False):
+                 low_level_channels: int = 48, decoder_channels: int = 256, decoder_convs: int = 2,
+                 separable: bool = False, return_features: bool = False):
         super().__init__()
+        if decoder_convs < 1:
+            raise ValueError("the decoder needs at least one 3x3 convolution")
         self.backbone = backbone
-        self.aspp = ASPP(backbone.out_channels, aspp_channels, atrous_rates)
+        self.aspp = ASPP(backbone.out_channels, aspp_channels, atrous_rates, separable=separable)
         self.low_level_project = conv_bn_act(backbone.low_level_channels, low_level_channels, 1)
-        self.decoder = nn.Sequential(
-            conv_bn_act(aspp_channels + low_level_channels, decoder_channels, 3),
-            nn.Dropout(0.5),
-            conv_bn_act(decoder_channels, decoder_channels, 3),
-            nn.Dropout(0.1),
-        )
+        refine = separable_conv_bn_act if separable else conv_bn_act
+        layers: list[nn.Module] = []
+        in_channels = aspp_channels + low_level_channels
+        for index in range(decoder_convs):
+            layers += [refine(in_channels, decoder_channels, 3), nn.Dropout(0.5 if index == 0 else 0.1)]
+            in_channels = decoder_channels
+        self.decoder = nn.Sequential(*layers)
         self.classifier = nn.Conv2d(decoder_channels, num_classes, 1)
         self.return_features = return_features
 

@@ -18,6 +18,15 @@ def conv_bn_act(in_channels: int, out_channels: int, kernel_size: int, *, stride
     return nn.Sequential(*layers)
 
 
+def separable_conv_bn_act(in_channels: int, out_channels: int, kernel_size: int, *, dilation: int = 1
+                          ) -> nn.Sequential:
+    """Atrous separable convolution (DeepLabv3+): depthwise conv + BN + ReLU, then 1x1 conv + BN + ReLU."""
+    return nn.Sequential(
+        conv_bn_act(in_channels, in_channels, kernel_size, dilation=dilation, groups=in_channels),
+        conv_bn_act(in_channels, out_channels, 1),
+    )
+
+
 def make_divisible(value: float, divisor: int = 8) -> int:
     """Rounds a scaled channel count to a multiple of `divisor`, never dropping below 90 %."""
     rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
