@@ -12,8 +12,8 @@ struct InferCommand: ParsableCommand {
     @Option(name: .long, help: "The ONNX model file.")
     var model: String
 
-    @Option(name: .long, help: "Input tensor: float32, C order, the model's input shape.")
-    var input: String
+    @Option(name: .long, help: "Input tensor: float32, C order, the model's input shape. For a graph with several inputs, repeat as NAME=FILE.npy.")
+    var input: [String]
 
     @Option(name: .customLong("output-dir"), help: "Folder for the outputs (created if missing).")
     var outputDir: String
@@ -27,12 +27,33 @@ struct InferCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let array = try NumPyArray(contentsOf: URL(fileURLWithPath: input))
-            let session = try InferenceSession(path: model, options: .init(threads: threads, firstInputShape: array.shape))
-            guard session.inputs.count == 1 else {
-                throw fail("the model has \(session.inputs.count) inputs (\(session.inputs.map(\.name).joined(separator: ", "))); infer feeds one")
+            // One plain path feeds the first input; NAME=PATH pairs feed inputs by name.
+            var named: [String: NumPyArray] = [:]
+            var first: NumPyArray? = nil
+            for item in input {
+                if let eq = item.firstIndex(of: "="), input.count > 1 || !FileManager.default.fileExists(atPath: item) {
+                    named[String(item[..<eq])] = try NumPyArray(contentsOf: URL(fileURLWithPath: String(item[item.index(after: eq)...])))
+                } else {
+                    first = try NumPyArray(contentsOf: URL(fileURLWithPath: item))
+                }
             }
-            let outputs = try session.run(array.values)
+            let session = try InferenceSession(path: model, options: .init(
+                threads: threads, inputShapes: named.mapValues(\.shape), firstInputShape: first?.shape))
+            for (i, port) in session.inputs.enumerated() {
+                guard let array = named[port.name] ?? (i == 0 ? first : nil) else {
+                    throw fail("no value for input \(port.name) \(port.info); give --input \(port.name)=FILE.npy")
+                }
+                let buffer = session.inputBuffer(i)
+                guard array.values.count == buffer.count else {
+                    throw fail("input \(port.name) needs shape \(port.info.shape), the file has \(array.shape)")
+                }
+                _ = buffer.update(fromContentsOf: array.values)
+            }
+            if let unknown = named.keys.first(where: { name in !session.inputs.contains { $0.name == name } }) {
+                throw fail("the model has no input named \(unknown) (inputs: \(session.inputs.map(\.name).joined(separator: ", ")))")
+            }
+            session.run()
+            let outputs = session.outputs.indices.map { Array(session.outputBuffer($0)) }
             let dir = URL(fileURLWithPath: outputDir)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             for (port, values) in zip(session.outputs, outputs) {

@@ -8,6 +8,8 @@ struct FixtureCase: CustomStringConvertible, Sendable {
     let directory: URL
     let outputs: [String]
     let argmaxAxis: Int?
+    /// Outputs that are class logits (the argmax check applies to these only).
+    let argmaxOutputs: [String]?
 
     var description: String { name }
     var model: String { directory.appendingPathComponent("model.onnx").path }
@@ -23,7 +25,7 @@ struct FixtureCase: CustomStringConvertible, Sendable {
             guard let data = try? Data(contentsOf: dir.appendingPathComponent("case.json")),
                   let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
             return FixtureCase(name: name, directory: dir, outputs: json["outputs"] as? [String] ?? [],
-                               argmaxAxis: json["argmax_axis"] as? Int)
+                               argmaxAxis: json["argmax_axis"] as? Int, argmaxOutputs: json["argmax_outputs"] as? [String])
         }
     }
 

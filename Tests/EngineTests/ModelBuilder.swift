@@ -21,7 +21,7 @@ struct ModelBuilder {
     }
 
     mutating func node(_ op: String, _ inputs: [String], _ outputs: [String], ints: [String: [Int]] = [:],
-                       floats: [String: Float] = [:]) {
+                       int: [String: Int] = [:], floats: [String: Float] = [:]) {
         var n = Onnx_NodeProto()
         n.opType = op
         n.name = "\(op)_\(nodes.count)"
@@ -32,6 +32,13 @@ struct ModelBuilder {
             a.name = k
             a.type = .ints
             a.ints = v.map(Int64.init)
+            n.attribute.append(a)
+        }
+        for (k, v) in int {
+            var a = Onnx_AttributeProto()
+            a.name = k
+            a.type = .int
+            a.i = Int64(v)
             n.attribute.append(a)
         }
         for (k, v) in floats {

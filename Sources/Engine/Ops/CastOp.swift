@@ -22,9 +22,27 @@ enum CastOp: Operator {
     }
 
     static func makeKernel(_ ctx: OpContext, outputs: [ValueInfo]) throws -> BoundKernel {
-        guard try ctx.info(0).dtype == .float32, try target(ctx) == .float32 else {
-            throw ctx.fail("casting run-time values to integers is not supported")
+        CastKernel(ctx, target: try target(ctx), count: outputs[0].count)
+    }
+}
+
+/// Run-time Cast. Integer and boolean run-time tensors are stored as floats (exact up to
+/// 2^24), so casting is truncation toward zero, a 0/1 test, or a copy.
+final class CastKernel: BoundKernel, @unchecked Sendable {
+    let target: DType
+    let count: Int
+
+    init(_ ctx: OpContext, target: DType, count: Int) {
+        (self.target, self.count) = (target, count)
+        super.init(ctx)
+    }
+
+    override func run(pool: ThreadPool) {
+        let x = inputs[0]!, y = outputs[0]
+        switch target {
+        case .float32: y.update(from: x, count: count)
+        case .int64: for i in 0..<count { y[i] = x[i].rounded(.towardZero) }
+        case .bool: for i in 0..<count { y[i] = x[i] != 0 ? 1 : 0 }
         }
-        return GatherIndicesKernel(ctx, indices: (0..<outputs[0].count).map { Int32($0) })
     }
 }

@@ -184,14 +184,14 @@ final class ConvKernel: BoundKernel, @unchecked Sendable {
                         for tile in 0..<tiles where !byTiles || tile % threads == t {
                             let oh0 = tile * self.tileRows, oh1 = min(g.outH, oh0 + self.tileRows)
                             let cols = (oh1 - oh0) * g.outW
-                            // The tile as a window of its own: skip input rows above it.
-                            let firstRow = oh0 * g.stride.h - g.padTop
-                            let skip = max(0, firstRow)
+                            // The tile as a window of its own over the whole input: its first
+                            // output row starts at input row oh0·stride − pad, which a (possibly
+                            // negative) top padding expresses. The input keeps its full height
+                            // because the kernel strides channels by in_h × in_w.
                             var win = g.window(channels: cg)
                             win.out_h = Int32(oh1 - oh0)
-                            win.pad_top = Int32(max(0, -firstRow))
-                            win.in_h = Int32(g.inH - skip)
-                            ck_im2col(x + gi * cg * g.inH * g.inW + skip * g.inW, col, &win, 0, Int32(self.k))
+                            win.pad_top = Int32(g.padTop - oh0 * g.stride.h)
+                            ck_im2col(x + gi * cg * g.inH * g.inW, col, &win, 0, Int32(self.k))
                             let ms = byTiles ? 0..<mg : (mg * t / threads)..<(mg * (t + 1) / threads)
                             guard !ms.isEmpty else { continue }
                             let m0 = gi * mg + ms.lowerBound

@@ -102,8 +102,8 @@ public final class InferenceSession: @unchecked Sendable {
             let op = OperatorRegistry.lookup(node.opType)!
             let ctx = ShapeInference.context(for: node, in: graph)
             let outs = node.outputs.map { graph.infos[$0] ?? ValueInfo(shape: [0]) }
-            if let bad = outs.first(where: { $0.dtype != .float32 }) {
-                throw EngineError.invalidModel("node \(node.label) (\(node.opType)) computes a \(bad.dtype.rawValue) tensor from the input at run time; only float32 run-time tensors are supported")
+            if node.opType != "Cast", let bad = outs.first(where: { $0.dtype != .float32 }) {
+                throw EngineError.invalidModel("node \(node.label) (\(node.opType)) computes a \(bad.dtype.rawValue) tensor from the input at run time; only float32 run-time tensors (and Cast between float and integer values) are supported")
             }
             kernels.append(try op.makeKernel(ctx, outputs: outs))
             flops += op.flops(ctx, outputs: outs)
