@@ -15,6 +15,10 @@ import Testing
         Case(channels: 48, filters: 16, height: 66, width: 130, kernel: 3, stride: 2, pad: 1, dilation: 1, group: 1),
         Case(channels: 32, filters: 8, height: 40, width: 200, kernel: 3, stride: 1, pad: 6, dilation: 6, group: 1),
         Case(channels: 64, filters: 32, height: 50, width: 120, kernel: 3, stride: 1, pad: 1, dilation: 1, group: 2),
+        // ASPP on a small map: dead taps are pruned (rate 18 keeps one kernel row, rate 40 one tap).
+        Case(channels: 40, filters: 16, height: 16, width: 32, kernel: 3, stride: 1, pad: 12, dilation: 12, group: 1),
+        Case(channels: 40, filters: 16, height: 16, width: 32, kernel: 3, stride: 1, pad: 18, dilation: 18, group: 1),
+        Case(channels: 40, filters: 16, height: 16, width: 32, kernel: 3, stride: 1, pad: 40, dilation: 40, group: 1),
     ]
 
     @Test(arguments: cases, [1, 2])

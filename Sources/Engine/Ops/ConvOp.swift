@@ -40,10 +40,49 @@ enum ConvOp: Operator {
             act = ActivationSpec(kind: ck_act_kind(rawValue: UInt32(kind)),
                                  a: try ctx.float(GraphRewrites.activationA, 0), b: try ctx.float(GraphRewrites.activationB, 0))
         }
-        let geometry = try ConvGeometry(ctx, inH: x.shape[2], inW: x.shape[3], kernel: (w.shape[2], w.shape[3]))
+        var geometry = try ConvGeometry(ctx, inH: x.shape[2], inW: x.shape[3], kernel: (w.shape[2], w.shape[3]))
+        var weights = w.floats
+        let group = try ctx.int("group", 1)
+        if group == 1 || group != x.shape[1] {
+            (geometry, weights) = pruneDeadTaps(geometry, weights: weights, filters: w.shape[0], perGroup: w.shape[1])
+        }
         return ConvKernel(ctx, batch: x.shape[0], inChannels: x.shape[1], filters: w.shape[0],
-                          group: try ctx.int("group", 1), geometry: geometry, weights: w.floats,
+                          group: group, geometry: geometry, weights: weights,
                           bias: bias, activation: act, hasResidual: ctx.has(3))
+    }
+
+    /// Taps that read only padding for every output pixel contribute nothing. With large
+    /// dilations on small maps (ASPP rates 12/18 on a 16×32 map) whole kernel rows and
+    /// columns are such taps; the live ones form a contiguous range per axis, so the
+    /// convolution equals a smaller one over that range with shifted padding.
+    static func pruneDeadTaps(_ g: ConvGeometry, weights: [Float], filters: Int, perGroup: Int) -> (ConvGeometry, [Float]) {
+        func live(_ k: Int, inLen: Int, outLen: Int, stride: Int, dilation: Int, pad: Int) -> ClosedRange<Int>? {
+            let taps = (0..<k).filter { t in
+                // Input positions o·stride − pad + t·dilation for o in 0..<outLen; any inside?
+                let first = -pad + t * dilation, last = (outLen - 1) * stride - pad + t * dilation
+                return last >= 0 && first < inLen
+            }
+            guard let lo = taps.first, let hi = taps.last else { return nil }
+            return lo...hi
+        }
+        guard let rows = live(g.kernel.h, inLen: g.inH, outLen: g.outH, stride: g.stride.h, dilation: g.dilation.h, pad: g.padTop),
+              let cols = live(g.kernel.w, inLen: g.inW, outLen: g.outW, stride: g.stride.w, dilation: g.dilation.w, pad: g.padLeft),
+              rows.count < g.kernel.h || cols.count < g.kernel.w else { return (g, weights) }
+        var pruned = g
+        pruned.kernel = (rows.count, cols.count)
+        pruned.padTop = g.padTop - rows.lowerBound * g.dilation.h
+        pruned.padLeft = g.padLeft - cols.lowerBound * g.dilation.w
+        var out: [Float] = []
+        out.reserveCapacity(filters * perGroup * rows.count * cols.count)
+        for m in 0..<filters {
+            for c in 0..<perGroup {
+                for kh in rows {
+                    let base = ((m * perGroup + c) * g.kernel.h + kh) * g.kernel.w
+                    out.append(contentsOf: weights[(base + cols.lowerBound)...(base + cols.upperBound)])
+                }
+            }
+        }
+        return (pruned, out)
     }
 }
 
@@ -77,7 +116,8 @@ final class ConvKernel: BoundKernel, @unchecked Sendable {
         k = (inChannels / group) * g.kernel.h * g.kernel.w
         if group == inChannels && filters == inChannels && group > 1 {
             mode = .depthwise
-        } else if g.kernel == (1, 1) && g.stride == (1, 1) && g.padTop + g.padLeft + g.padBottom + g.padRight == 0 {
+        } else if g.kernel == (1, 1) && g.stride == (1, 1) && g.padTop == 0 && g.padLeft == 0
+                    && g.outH == g.inH && g.outW == g.inW {
             mode = .pointwise
         } else {
             mode = .im2col
