@@ -13,6 +13,7 @@
 #define CK_X86 1
 #include <immintrin.h>
 #define CK_AVX2 __attribute__((target("avx2,fma")))
+#define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 #else
 #define CK_X86 0
 #endif
@@ -21,6 +22,8 @@
 
 /// Nonzero when the AVX2+FMA path should run (CPU supports it and dispatch is automatic).
 int ck_use_avx2(void);
+/// Nonzero when the AVX-512 path should run (CPU supports F/DQ/BW/VL and dispatch is automatic).
+int ck_use_avx512(void);
 
 CK_INLINE int ck_min_int(int a, int b) { return a < b ? a : b; }
 CK_INLINE int ck_max_int(int a, int b) { return a > b ? a : b; }
@@ -149,6 +152,91 @@ CK_AVX2 CK_INLINE __m256 ck_swap_mid(__m256 v) {
 
 /// out[i] = act(in[i]) for n contiguous values with AVX2, in may equal out.
 CK_AVX2 void ck_act_row_avx2(const float *in, float *out, size_t n, ck_activation act);
+
+/// exp(x) for 16 lanes, the same algorithm and limits as ck_exp8.
+CK_AVX512 CK_INLINE __m512 ck_exp16(__m512 x) {
+    const __m512 lo = _mm512_set1_ps(-104.0f);
+    const __m512 hi = _mm512_set1_ps(89.0f);
+    __mmask16 nan_mask = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    __m512 xc = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693147182464599609375f), xc);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(1.904654323148236e-9f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512i ni = _mm512_cvtps_epi32(n);
+    __m512i n1 = _mm512_srai_epi32(ni, 1);
+    __m512i n2 = _mm512_sub_epi32(ni, n1);
+    const __m512i bias = _mm512_set1_epi32(127);
+    __m512 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, bias), 23));
+    __m512 s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, bias), 23));
+    __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
+    return _mm512_mask_blend_ps(nan_mask, y, x);
+}
+
+/// Activation of 16 lanes; the same definitions as ck_act8.
+CK_AVX512 CK_INLINE __m512 ck_act16(__m512 x, ck_activation act) {
+    switch (act.kind) {
+    case CK_ACT_RELU: return _mm512_max_ps(x, _mm512_setzero_ps());
+    case CK_ACT_CLIP:
+        return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(act.a)), _mm512_set1_ps(act.b));
+    case CK_ACT_HARDSWISH: {
+        __m512 g = _mm512_fmadd_ps(x, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
+        g = _mm512_min_ps(_mm512_max_ps(g, _mm512_setzero_ps()), _mm512_set1_ps(1.0f));
+        return _mm512_mul_ps(x, g);
+    }
+    case CK_ACT_HARDSIGMOID: {
+        __m512 g = _mm512_fmadd_ps(x, _mm512_set1_ps(act.a), _mm512_set1_ps(act.b));
+        return _mm512_min_ps(_mm512_max_ps(g, _mm512_setzero_ps()), _mm512_set1_ps(1.0f));
+    }
+    case CK_ACT_SIGMOID: {
+        const __m512 one = _mm512_set1_ps(1.0f);
+        __m512 e = ck_exp16(_mm512_sub_ps(_mm512_setzero_ps(), x));
+        return _mm512_div_ps(one, _mm512_add_ps(one, e));
+    }
+    case CK_ACT_LEAKYRELU: {
+        __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+        return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(act.a));
+    }
+    default: return x;
+    }
+}
+#endif
+
+/// Rows per panel of the packed GEMM A operand (shared by every path): panel p holds rows
+/// [8p, 8p+8) as k-major groups of 8 floats, rows past m zero-filled.
+#define CK_GEMM_MR 8
+/// Largest K block and column block the SIMD paths pack B for; ck_gemm_scratch_size follows.
+#define CK_GEMM_KC 320
+#define CK_GEMM_NC 528
+
+/// Arguments of one ck_gemm_packed call, passed whole to the per-ISA drivers.
+typedef struct {
+    int m, n, k;
+    const float *a;          // packed A
+    const float *b;
+    int ldb;
+    float *c;
+    int ldc;
+    const float *bias, *residual;
+    int ldr;
+    ck_activation act;
+    int m_begin, m_end, n_begin, n_end;
+    float *scratch;
+} ck_gemm_args;
+
+#if CK_X86
+/// AVX-512 driver of ck_gemm_packed (ranges already validated and non-empty).
+CK_AVX512 void ck_gemm_avx512(const ck_gemm_args *g);
+/// AVX2+FMA driver of ck_gemm_packed (ranges already validated and non-empty).
+CK_AVX2 void ck_gemm_avx2(const ck_gemm_args *g);
 #endif
 
 #endif

@@ -15,9 +15,10 @@
 extern "C" {
 #endif
 
-/// Bit set of CPU features the dispatcher found (1 = AVX2 and FMA usable).
+/// Bit set of CPU features the dispatcher found (1 = AVX2 and FMA usable, 2 = AVX-512 F/DQ/BW/VL usable).
 int ck_cpu_features(void);
-/// Forces the scalar path (0) or automatic dispatch (1); tests compare both.
+/// Forces the scalar path (0), automatic dispatch (1) or automatic dispatch without AVX-512 (2,
+/// so tests and benchmarks can reach the AVX2 path on AVX-512 machines); tests compare them.
 void ck_set_dispatch(int automatic);
 
 /// Activation fused into a kernel's epilogue.
@@ -118,6 +119,29 @@ void ck_binary_scalar(const float *a, float s, float *out, size_t n, int kind, i
 /// where each group's elements are `inner` apart:
 /// element (o, k, i) lives at o*axis_len*inner + k*inner + i.
 void ck_softmax(const float *in, float *out, int outer, int axis_len, int inner);
+
+/// Size, in floats, of the packed form of a row-major M×K matrix A (0 when m or k is not positive).
+size_t ck_gemm_packed_a_size(int m, int k);
+
+/// Packs A (row-major M×K, leading dimension lda >= k) once, e.g. at model load, into `packed`
+/// (ck_gemm_packed_a_size floats, 64-byte aligned by the caller). The layout is the same for
+/// every dispatch path: 8-row panels, each k-major, rows past m zero.
+void ck_gemm_pack_a(int m, int k, const float *a, int lda, float *packed);
+
+/// Floats of per-thread scratch ck_gemm_packed needs for a given k (B panels are packed into it).
+size_t ck_gemm_scratch_size(int k);
+
+/// C[i][j] = act(sum_k A[i][k]*B[k][j] + bias[i] (+ residual[i*ldr + j])) for rows i in
+/// [m_begin, m_end) and columns j in [n_begin, n_end); other elements of C are untouched.
+/// packed_a comes from ck_gemm_pack_a(m, k, ...); B is row-major K×N with leading dimension ldb,
+/// C is M×N with ldc. bias and residual may be NULL; residual may alias C (then ldr == ldc).
+/// The caller splits rows and/or columns across its own threads (splitting columns at multiples
+/// of 48 keeps the AVX-512 tiles full and lets each thread pack only its own part of B);
+/// `scratch` is that thread's ck_gemm_scratch_size(k) floats, 64-byte aligned. Non-positive
+/// sizes, ldb/ldc (or ldr with a residual) below n, or empty ranges make the call a no-op.
+void ck_gemm_packed(int m, int n, int k, const float *packed_a, const float *b, int ldb, float *c,
+                    int ldc, const float *bias, const float *residual, int ldr, ck_activation act,
+                    int m_begin, int m_end, int n_begin, int n_end, float *scratch);
 
 #ifdef __cplusplus
 }
