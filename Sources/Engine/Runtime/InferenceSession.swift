@@ -112,11 +112,14 @@ public final class InferenceSession: @unchecked Sendable {
         let constantNames = Set(graph.constants.keys)
         let plan = MemoryPlan.make(nodes: graph.nodes, inputs: graph.inputs, outputs: graph.outputs,
                                    infos: graph.infos, constants: constantNames, isView: { viewFlags[$0] })
-        let arena = UnsafeMutablePointer<Float>.allocate(capacity: max(plan.arenaFloats, 1))
+        let arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaFloats, 16) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(plan.arenaFloats, 16))
         arena.initialize(repeating: 0, count: max(plan.arenaFloats, 1))
         self.arena = arena
-        let scratchPerThread = kernels.map(\.scratchPerThread).max() ?? 0
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchPerThread * threads))
+        // Per-thread scratch areas start on 64-byte boundaries (the packed GEMM wants them).
+        let scratchPerThread = ((kernels.map(\.scratchPerThread).max() ?? 0) + 15) / 16 * 16
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, scratchPerThread * threads * 4), alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(16, scratchPerThread * threads))
         self.scratch = scratch
         let scratches = (0..<threads).map { scratch + $0 * scratchPerThread }
         func pointer(_ name: String) -> UnsafeMutablePointer<Float>? {
