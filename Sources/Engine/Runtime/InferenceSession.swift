@@ -98,7 +98,16 @@ public final class InferenceSession: @unchecked Sendable {
         var kernels: [BoundKernel] = []
         var flops = 0
         var viewFlags: [Bool] = []
-        for node in graph.nodes {
+        let weightBytes = graph.constants.values.reduce(0) { $0 + $1.count * 4 }
+        // Each constant is released as soon as the last kernel that reads it has taken its
+        // own (packed) copy, so weights never exist twice over the whole model.
+        var lastUse: [String: Int] = [:]
+        for (i, node) in graph.nodes.enumerated() {
+            for input in node.inputs where graph.constants[input] != nil { lastUse[input] = i }
+        }
+        for name in graph.outputs { lastUse[name] = nil }
+        let constantNames = Set(graph.constants.keys)
+        for (index, node) in graph.nodes.enumerated() {
             let op = OperatorRegistry.lookup(node.opType)!
             let ctx = ShapeInference.context(for: node, in: graph)
             let outs = node.outputs.map { graph.infos[$0] ?? ValueInfo(shape: [0]) }
@@ -108,8 +117,8 @@ public final class InferenceSession: @unchecked Sendable {
             kernels.append(try op.makeKernel(ctx, outputs: outs))
             flops += op.flops(ctx, outputs: outs)
             viewFlags.append(op.isView)
+            for input in node.inputs where lastUse[input] == index { graph.constants[input] = nil }
         }
-        let constantNames = Set(graph.constants.keys)
         let plan = MemoryPlan.make(nodes: graph.nodes, inputs: graph.inputs, outputs: graph.outputs,
                                    infos: graph.infos, constants: constantNames, isView: { viewFlags[$0] })
         let arena = UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaFloats, 16) * 4, alignment: 64)
@@ -155,7 +164,7 @@ public final class InferenceSession: @unchecked Sendable {
         profiling = options.profile
         nodeNanos = [UInt64](repeating: 0, count: kernels.count)
         arenaBytes = plan.arenaFloats * 4
-        weightBytes = graph.constants.values.reduce(0) { $0 + $1.count * 4 }
+        self.weightBytes = weightBytes
         statistics = ModelStatistics(
             originalOpHistogram: originalHistogram,
             optimisedOpHistogram: Dictionary(graph.nodes.map { ($0.opType, 1) }, uniquingKeysWith: +),
