@@ -9,7 +9,9 @@ extension KernelTests {
             #if arch(x86_64) && os(Linux)
             let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
             let flags = info.split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ")) } ?? []
-            let expected: Int32 = flags.contains("avx2") && flags.contains("fma") ? 1 : 0
+            let avx2 = flags.contains("avx2") && flags.contains("fma")
+            let avx512 = avx2 && ["avx512f", "avx512dq", "avx512bw", "avx512vl"].allSatisfy { flags.contains(Substring($0)) }
+            let expected: Int32 = (avx2 ? 1 : 0) | (avx512 ? 2 : 0)
             #expect(ck_cpu_features() == expected)
             #else
             #expect(ck_cpu_features() == 0)
