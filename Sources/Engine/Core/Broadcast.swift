@@ -28,18 +28,22 @@ enum Broadcast {
 
     /// Source element index for every element of `target`, for a tensor of `shape`.
     static func indices(of shape: [Int], broadcastTo target: [Int]) -> [Int] {
-        let strides = strides(of: shape, broadcastTo: target)
-        let count = target.reduce(1, *)
+        indicesWithStrides(shape: target, strides: strides(of: shape, broadcastTo: target))
+    }
+
+    /// Element offsets for every index of `shape` (in C order) under arbitrary `strides`.
+    static func indicesWithStrides(shape: [Int], strides: [Int]) -> [Int] {
+        let count = shape.reduce(1, *)
         var result = [Int](repeating: 0, count: count)
-        var counter = [Int](repeating: 0, count: target.count)
+        var counter = [Int](repeating: 0, count: shape.count)
         var offset = 0
         for i in 0..<count {
             result[i] = offset
-            var axis = target.count - 1
+            var axis = shape.count - 1
             while axis >= 0 {
                 counter[axis] += 1
                 offset += strides[axis]
-                if counter[axis] < target[axis] { break }
+                if counter[axis] < shape[axis] { break }
                 offset -= strides[axis] * counter[axis]
                 counter[axis] = 0
                 axis -= 1

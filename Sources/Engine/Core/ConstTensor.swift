@@ -56,6 +56,15 @@ struct ConstTensor: Sendable, Equatable {
     }
 
     var info: ValueInfo { ValueInfo(shape: shape, dtype: dtype) }
+
+    /// A tensor of `shape` whose i-th element is this tensor's element `map[i]` (the load-time
+    /// form of Gather, Slice, Transpose and Expand).
+    func picking<C: Collection>(_ map: C, shape: [Int]) -> ConstTensor where C.Element: BinaryInteger {
+        switch storage {
+        case .float(let v): ConstTensor(floats: map.map { v[Int($0)] }, shape: shape)
+        case .int(let v): ConstTensor(ints: map.map { v[Int($0)] }, shape: shape, dtype: dtype)
+        }
+    }
 }
 
 /// Shape and element type of a graph value.

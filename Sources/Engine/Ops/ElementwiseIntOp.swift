@@ -105,11 +105,7 @@ enum ExpandOp: Operator {
 
     static func fold(_ ctx: OpContext, outputs: [ValueInfo]) throws -> [ConstTensor] {
         let x = try ctx.requireConstant(0, "input")
-        let map = Broadcast.indices(of: x.shape, broadcastTo: outputs[0].shape)
-        switch x.storage {
-        case .float(let v): return [ConstTensor(floats: map.map { v[$0] }, shape: outputs[0].shape)]
-        case .int(let v): return [ConstTensor(ints: map.map { v[$0] }, shape: outputs[0].shape, dtype: x.dtype)]
-        }
+        return [x.picking(Broadcast.indices(of: x.shape, broadcastTo: outputs[0].shape), shape: outputs[0].shape)]
     }
 
     static func makeKernel(_ ctx: OpContext, outputs: [ValueInfo]) throws -> BoundKernel {

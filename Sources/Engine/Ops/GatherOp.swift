@@ -25,11 +25,8 @@ enum GatherOp: Operator {
     }
 
     static func fold(_ ctx: OpContext, outputs: [ValueInfo]) throws -> [ConstTensor] {
-        let data = try ctx.requireConstant(0, "data"), p = try plan(ctx)
-        switch data.storage {
-        case .float(let v): return [ConstTensor(floats: p.map.map { v[$0] }, shape: p.shape)]
-        case .int(let v): return [ConstTensor(ints: p.map.map { v[$0] }, shape: p.shape, dtype: data.dtype)]
-        }
+        let p = try plan(ctx)
+        return [try ctx.requireConstant(0, "data").picking(p.map, shape: p.shape)]
     }
 
     static func makeKernel(_ ctx: OpContext, outputs: [ValueInfo]) throws -> BoundKernel {

@@ -94,11 +94,7 @@ enum TransposeOp: Operator {
 
     static func fold(_ ctx: OpContext, outputs: [ValueInfo]) throws -> [ConstTensor] {
         let x = try ctx.requireConstant(0, "data")
-        let map = sourceIndices(shape: x.shape, perm: try perm(ctx))
-        switch x.storage {
-        case .float(let v): return [ConstTensor(floats: map.map { v[Int($0)] }, shape: outputs[0].shape)]
-        case .int(let v): return [ConstTensor(ints: map.map { v[Int($0)] }, shape: outputs[0].shape, dtype: x.dtype)]
-        }
+        return [x.picking(sourceIndices(shape: x.shape, perm: try perm(ctx)), shape: outputs[0].shape)]
     }
 
     static func makeKernel(_ ctx: OpContext, outputs: [ValueInfo]) throws -> BoundKernel {
@@ -122,28 +118,5 @@ final class GatherIndicesKernel: BoundKernel, @unchecked Sendable {
                 for i in r { y[i] = x[Int(map[i])] }
             }
         }
-    }
-}
-
-extension Broadcast {
-    /// Element offsets for every index of `shape` under arbitrary `strides`.
-    static func indicesWithStrides(shape: [Int], strides: [Int]) -> [Int] {
-        let count = shape.reduce(1, *)
-        var result = [Int](repeating: 0, count: count)
-        var counter = [Int](repeating: 0, count: shape.count)
-        var offset = 0
-        for i in 0..<count {
-            result[i] = offset
-            var axis = shape.count - 1
-            while axis >= 0 {
-                counter[axis] += 1
-                offset += strides[axis]
-                if counter[axis] < shape[axis] { break }
-                offset -= strides[axis] * counter[axis]
-                counter[axis] = 0
-                axis -= 1
-            }
-        }
-        return result
     }
 }
