@@ -7,6 +7,7 @@
 #if CK_X86
 
 #define NR 24
+#define PREFETCH_ROWS 4
 #define TILE_ROWS 4
 
 /// Packs kc rows x nc columns of B into panels of 24 columns: panel q is kc rows of 24 floats at
@@ -19,6 +20,11 @@ CK_AVX2 static void pack_b(const float *b, int ldb, int kc, int nc, float *dst) 
     for (int p = 0; p < kc; p++) {
         const float *src = b + (size_t)p * (size_t)ldb;
         float *d = dst + (size_t)p * NR;
+        // Rows of B are ldb apart, often pages apart, which the hardware prefetcher does not
+        // follow: fetch the row PREFETCH_ROWS ahead while this one is copied.
+        const char *ahead = (const char *)(src + (size_t)PREFETCH_ROWS * (size_t)ldb);
+        if (p + PREFETCH_ROWS < kc)
+            for (int off = 0; off < nc * 4; off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
         for (int q = 0; q < full; q++) {
             const float *s = src + q * NR;
             float *o = d + (size_t)q * (size_t)kc * NR;

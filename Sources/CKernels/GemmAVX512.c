@@ -11,6 +11,7 @@
 #if CK_X86
 
 #define NR 48
+#define PREFETCH_ROWS 4
 
 /// Lanes [0, n) of a 16-lane mask (n clamped to 0..16).
 CK_AVX512 CK_INLINE __mmask16 lane_mask(int n) {
@@ -29,6 +30,11 @@ CK_AVX512 static void pack_b(const float *b, int ldb, int kc, int nc, float *dst
     for (int p = 0; p < kc; p++) {
         const float *src = b + (size_t)p * (size_t)ldb;
         float *d = dst + (size_t)p * NR;
+        // Rows of B are ldb apart, often pages apart, which the hardware prefetcher does not
+        // follow: fetch the row PREFETCH_ROWS ahead while this one is copied.
+        const char *ahead = (const char *)(src + (size_t)PREFETCH_ROWS * (size_t)ldb);
+        if (p + PREFETCH_ROWS < kc)
+            for (int off = 0; off < nc * 4; off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
         for (int q = 0; q < full; q++) {
             const float *s = src + q * NR;
             float *o = d + (size_t)q * (size_t)kc * NR;
