@@ -31,8 +31,9 @@ void ck_gemm_pack_a(int m, int k, const float *a, int lda, float *packed) {
 
 size_t ck_gemm_scratch_size(int k) {
     if (k <= 0) return 0;
-    size_t kc = (size_t)(k < CK_GEMM_KC ? k : CK_GEMM_KC);
-    return kc * CK_GEMM_NC;
+    size_t avx512 = (size_t)ck_min_int(k, CK_GEMM_KC_AVX512) * CK_GEMM_NC_AVX512;
+    size_t avx2 = (size_t)ck_min_int(k, CK_GEMM_KC_AVX2) * CK_GEMM_NC_AVX2;
+    return avx512 > avx2 ? avx512 : avx2;
 }
 
 // Column chunk of the scalar path: 8 rows x 64 accumulators stay on the stack (2 KiB).

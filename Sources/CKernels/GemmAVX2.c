@@ -7,6 +7,7 @@
 #if CK_X86
 
 #define NR 24
+#define PREFETCH_ROWS 4
 #define TILE_ROWS 4
 
 /// Packs kc rows x nc columns of B into panels of 24 columns: panel q is kc rows of 24 floats at
@@ -19,6 +20,11 @@ CK_AVX2 static void pack_b(const float *b, int ldb, int kc, int nc, float *dst) 
     for (int p = 0; p < kc; p++) {
         const float *src = b + (size_t)p * (size_t)ldb;
         float *d = dst + (size_t)p * NR;
+        // Rows of B are ldb apart, often pages apart, which the hardware prefetcher does not
+        // follow: fetch the row PREFETCH_ROWS ahead while this one is copied.
+        const char *ahead = (const char *)(src + (size_t)PREFETCH_ROWS * (size_t)ldb);
+        if (p + PREFETCH_ROWS < kc)
+            for (int off = 0; off < nc * 4; off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
         for (int q = 0; q < full; q++) {
             const float *s = src + q * NR;
             float *o = d + (size_t)q * (size_t)kc * NR;
@@ -48,7 +54,7 @@ typedef struct {
     ck_activation act;
 } tile_out;
 
-/// kc steps of the full 4 x 24 tile. Written as one asm block per step because the tile needs
+/// kc steps of the full 4 x 24 tile. Written as asm blocks (two steps each) because the tile needs
 /// exactly the 16 ymm registers (12 accumulators, 3 B vectors, 1 broadcast) and the compiler's
 /// scheduling otherwise takes a second broadcast register and spills an accumulator every step,
 /// which halves the speed.
@@ -56,12 +62,63 @@ CK_AVX2 CK_INLINE void full_width_steps(int kc, const float *a, const float *b, 
     __m256 c00 = acc[0][0], c01 = acc[0][1], c02 = acc[0][2], c10 = acc[1][0], c11 = acc[1][1],
            c12 = acc[1][2], c20 = acc[2][0], c21 = acc[2][1], c22 = acc[2][2], c30 = acc[3][0],
            c31 = acc[3][1], c32 = acc[3][2];
-    for (int p = 0; p < kc; p++) {
+    int p = 0;
+    // Two steps per block halve the loop overhead.
+    for (; p + 2 <= kc; p += 2) {
         __m256 b0, b1, b2, t;
-        __asm__("vmovups (%[b]), %[b0]\n\t"
+        __asm__("vmovups 0(%[b]), %[b0]\n\t"
                 "vmovups 32(%[b]), %[b1]\n\t"
                 "vmovups 64(%[b]), %[b2]\n\t"
-                "vbroadcastss (%[a]), %[t]\n\t"
+                "vbroadcastss 0(%[a]), %[t]\n\t"
+                "vfmadd231ps %[b0], %[t], %[c00]\n\t"
+                "vfmadd231ps %[b1], %[t], %[c01]\n\t"
+                "vfmadd231ps %[b2], %[t], %[c02]\n\t"
+                "vbroadcastss 4(%[a]), %[t]\n\t"
+                "vfmadd231ps %[b0], %[t], %[c10]\n\t"
+                "vfmadd231ps %[b1], %[t], %[c11]\n\t"
+                "vfmadd231ps %[b2], %[t], %[c12]\n\t"
+                "vbroadcastss 8(%[a]), %[t]\n\t"
+                "vfmadd231ps %[b0], %[t], %[c20]\n\t"
+                "vfmadd231ps %[b1], %[t], %[c21]\n\t"
+                "vfmadd231ps %[b2], %[t], %[c22]\n\t"
+                "vbroadcastss 12(%[a]), %[t]\n\t"
+                "vfmadd231ps %[b0], %[t], %[c30]\n\t"
+                "vfmadd231ps %[b1], %[t], %[c31]\n\t"
+                "vfmadd231ps %[b2], %[t], %[c32]\n\t"
+                "vmovups 96(%[b]), %[b0]\n\t"
+                "vmovups 128(%[b]), %[b1]\n\t"
+                "vmovups 160(%[b]), %[b2]\n\t"
+                "vbroadcastss 32(%[a]), %[t]\n\t"
+                "vfmadd231ps %[b0], %[t], %[c00]\n\t"
+                "vfmadd231ps %[b1], %[t], %[c01]\n\t"
+                "vfmadd231ps %[b2], %[t], %[c02]\n\t"
+                "vbroadcastss 36(%[a]), %[t]\n\t"
+                "vfmadd231ps %[b0], %[t], %[c10]\n\t"
+                "vfmadd231ps %[b1], %[t], %[c11]\n\t"
+                "vfmadd231ps %[b2], %[t], %[c12]\n\t"
+                "vbroadcastss 40(%[a]), %[t]\n\t"
+                "vfmadd231ps %[b0], %[t], %[c20]\n\t"
+                "vfmadd231ps %[b1], %[t], %[c21]\n\t"
+                "vfmadd231ps %[b2], %[t], %[c22]\n\t"
+                "vbroadcastss 44(%[a]), %[t]\n\t"
+                "vfmadd231ps %[b0], %[t], %[c30]\n\t"
+                "vfmadd231ps %[b1], %[t], %[c31]\n\t"
+                "vfmadd231ps %[b2], %[t], %[c32]\n\t"
+                : [c00] "+x"(c00), [c01] "+x"(c01), [c02] "+x"(c02), [c10] "+x"(c10), [c11] "+x"(c11),
+                  [c12] "+x"(c12), [c20] "+x"(c20), [c21] "+x"(c21), [c22] "+x"(c22), [c30] "+x"(c30),
+                  [c31] "+x"(c31), [c32] "+x"(c32), [b0] "=&x"(b0), [b1] "=&x"(b1), [b2] "=&x"(b2),
+                  [t] "=&x"(t)
+                : [a] "r"(a), [b] "r"(b)
+                : "memory");
+        a += 2 * CK_GEMM_MR;
+        b += 48;
+    }
+    if (p < kc) {
+        __m256 b0, b1, b2, t;
+        __asm__("vmovups 0(%[b]), %[b0]\n\t"
+                "vmovups 32(%[b]), %[b1]\n\t"
+                "vmovups 64(%[b]), %[b2]\n\t"
+                "vbroadcastss 0(%[a]), %[t]\n\t"
                 "vfmadd231ps %[b0], %[t], %[c00]\n\t"
                 "vfmadd231ps %[b1], %[t], %[c01]\n\t"
                 "vfmadd231ps %[b2], %[t], %[c02]\n\t"
@@ -83,8 +140,6 @@ CK_AVX2 CK_INLINE void full_width_steps(int kc, const float *a, const float *b, 
                   [t] "=&x"(t)
                 : [a] "r"(a), [b] "r"(b)
                 : "memory");
-        a += CK_GEMM_MR;
-        b += 24;
     }
     acc[0][0] = c00; acc[0][1] = c01; acc[0][2] = c02;
     acc[1][0] = c10; acc[1][1] = c11; acc[1][2] = c12;
@@ -153,10 +208,10 @@ CK_AVX2 static void tile_any(int nv, int kc, const float *a, const float *b, con
 
 CK_AVX2 void ck_gemm_avx2(const ck_gemm_args *g) {
     int ncols = g->n_end - g->n_begin;
-    int nblocks = (ncols + CK_GEMM_NC - 1) / CK_GEMM_NC;
+    int nblocks = (ncols + CK_GEMM_NC_AVX2 - 1) / CK_GEMM_NC_AVX2;
     int nc_step = (ncols + nblocks - 1) / nblocks;
     nc_step = (nc_step + NR - 1) / NR * NR;
-    int kblocks = (g->k + CK_GEMM_KC - 1) / CK_GEMM_KC;
+    int kblocks = (g->k + CK_GEMM_KC_AVX2 - 1) / CK_GEMM_KC_AVX2;
     int kc_step = (g->k + kblocks - 1) / kblocks;
     int half_lo = g->m_begin / TILE_ROWS;
     int half_hi = (g->m_end + TILE_ROWS - 1) / TILE_ROWS;

@@ -1,9 +1,9 @@
 // AVX-512 driver of ck_gemm_packed. C is computed in tiles of 8 rows x 48 columns held in 24
 // zmm accumulators: per k step the tile loads 3 vectors of a packed B panel and multiplies them
 // by 8 A values broadcast straight from the packed A panel (embedded-broadcast FMAs), so the
-// FMA units, not the loads, bound the loop. Blocking: a K block of A's 8-row panel (<= 10 KiB)
-// stays in L1 while the tile sweeps the packed B block (<= CK_GEMM_KC x CK_GEMM_NC floats,
-// ~660 KiB) from L2. K larger than one block accumulates in C; bias and residual join in the
+// FMA units, not the loads, bound the loop. Blocking: a K block of A's 8-row panel (<= 16 KiB)
+// stays in L1 while the tile sweeps the packed B block (<= CK_GEMM_KC_AVX512 x CK_GEMM_NC_AVX512
+// floats, 672 KiB) from L2. K larger than one block accumulates in C; bias and residual join in the
 // first K block (reading the residual before C is written keeps aliasing safe) and the
 // activation in the last, so the epilogue never takes an extra pass over memory.
 #include "Internal.h"
@@ -11,6 +11,7 @@
 #if CK_X86
 
 #define NR 48
+#define PREFETCH_ROWS 4
 
 /// Lanes [0, n) of a 16-lane mask (n clamped to 0..16).
 CK_AVX512 CK_INLINE __mmask16 lane_mask(int n) {
@@ -29,6 +30,11 @@ CK_AVX512 static void pack_b(const float *b, int ldb, int kc, int nc, float *dst
     for (int p = 0; p < kc; p++) {
         const float *src = b + (size_t)p * (size_t)ldb;
         float *d = dst + (size_t)p * NR;
+        // Rows of B are ldb apart, often pages apart, which the hardware prefetcher does not
+        // follow: fetch the row PREFETCH_ROWS ahead while this one is copied.
+        const char *ahead = (const char *)(src + (size_t)PREFETCH_ROWS * (size_t)ldb);
+        if (p + PREFETCH_ROWS < kc)
+            for (int off = 0; off < nc * 4; off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
         for (int q = 0; q < full; q++) {
             const float *s = src + q * NR;
             float *o = d + (size_t)q * (size_t)kc * NR;
@@ -114,10 +120,10 @@ CK_AVX512 static void tile_any(int nv, int kc, const float *a, const float *b, c
 
 CK_AVX512 void ck_gemm_avx512(const ck_gemm_args *g) {
     int ncols = g->n_end - g->n_begin;
-    int nblocks = (ncols + CK_GEMM_NC - 1) / CK_GEMM_NC;
+    int nblocks = (ncols + CK_GEMM_NC_AVX512 - 1) / CK_GEMM_NC_AVX512;
     int nc_step = (ncols + nblocks - 1) / nblocks;
     nc_step = (nc_step + NR - 1) / NR * NR;
-    int kblocks = (g->k + CK_GEMM_KC - 1) / CK_GEMM_KC;
+    int kblocks = (g->k + CK_GEMM_KC_AVX512 - 1) / CK_GEMM_KC_AVX512;
     int kc_step = (g->k + kblocks - 1) / kblocks;
     int panel_lo = g->m_begin / CK_GEMM_MR;
     int panel_hi = (g->m_end + CK_GEMM_MR - 1) / CK_GEMM_MR;

@@ -213,9 +213,12 @@ CK_AVX512 CK_INLINE __m512 ck_act16(__m512 x, ck_activation act) {
 /// Rows per panel of the packed GEMM A operand (shared by every path): panel p holds rows
 /// [8p, 8p+8) as k-major groups of 8 floats, rows past m zero-filled.
 #define CK_GEMM_MR 8
-/// Largest K block and column block the SIMD paths pack B for; ck_gemm_scratch_size follows.
-#define CK_GEMM_KC 320
-#define CK_GEMM_NC 528
+/// Largest K block and column block each SIMD path packs B for (measured on a 1 MiB-L2 core);
+/// ck_gemm_scratch_size covers the larger of the two products.
+#define CK_GEMM_KC_AVX512 512
+#define CK_GEMM_NC_AVX512 336
+#define CK_GEMM_KC_AVX2 256
+#define CK_GEMM_NC_AVX2 528
 
 /// Arguments of one ck_gemm_packed call, passed whole to the per-ISA drivers.
 typedef struct {

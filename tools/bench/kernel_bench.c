@@ -296,7 +296,7 @@ int main(int argc, char **argv) {
         bench_gemms();
         return 0;
     }
-    printf("ck_cpu_features() = %d (1 = AVX2+FMA path available)\n", ck_cpu_features());
+    printf("ck_cpu_features() = %d (bit 1 = AVX2+FMA, bit 2 = AVX-512 path available)\n", ck_cpu_features());
     bench_memcpy("memcpy 9.4 MB (3x3 s1 layer in+out)", 2 * 144 * 64 * 128 * 4);
     bench_memcpy("memcpy 15.7 MB (3x3 s2 layer in+out)", 96 * (128 * 256 + 64 * 128) * 4);
     bench_memcpy("memcpy 0.5 MB (L2-resident)", 512 * 1024);

@@ -137,7 +137,9 @@ size_t ck_gemm_scratch_size(int k);
 /// C is M×N with ldc. bias and residual may be NULL; residual may alias C (then ldr == ldc).
 /// The caller splits rows and/or columns across its own threads (splitting columns at multiples
 /// of 48 keeps the AVX-512 tiles full and lets each thread pack only its own part of B);
-/// `scratch` is that thread's ck_gemm_scratch_size(k) floats, 64-byte aligned. Non-positive
+/// `scratch` is that thread's ck_gemm_scratch_size(k) floats, 64-byte aligned (NULL falls back to
+/// the much slower scalar path). Rows split at multiples of 8 avoid recomputing a shared
+/// boundary panel in two threads. Non-positive
 /// sizes, ldb/ldc (or ldr with a residual) below n, or empty ranges make the call a no-op.
 void ck_gemm_packed(int m, int n, int k, const float *packed_a, const float *b, int ldb, float *c,
                     int ldc, const float *bias, const float *residual, int ldr, ck_activation act,

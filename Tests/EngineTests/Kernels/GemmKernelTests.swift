@@ -165,7 +165,7 @@ extension KernelTests {
 
         /// K beyond one K block (so partial sums go through C, with the residual aliased to C
         /// and the activation on the last block) and N beyond one column block.
-        @Test(arguments: [(9, 700, 40), (20, 330, 25), (11, 50, 1100), (3, 650, 600)])
+        @Test(arguments: [(9, 700, 40), (20, 1100, 25), (11, 50, 1100), (3, 650, 600)])
         func multipleKAndColumnBlocks(m: Int, k: Int, n: Int) {
             var rng = KernelRNG(seed: UInt64(m * 1_000_000 + k * 1000 + n))
             for residual in 0...2 {
