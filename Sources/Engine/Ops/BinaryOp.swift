@@ -107,11 +107,7 @@ final class BinaryKernel: BoundKernel, @unchecked Sendable {
             pool.split(outer * channels, cost: inner) { r in
                 for row in r {
                     let base = row * inner
-                    if kind == Int32(CK_MUL.rawValue) {
-                        ck_binary_scalar(big + base, small[row % channels], y + base, inner, kind, 0)
-                    } else {
-                        ck_binary_scalar(big + base, small[row % channels], y + base, inner, kind, smallIsA ? 1 : 0)
-                    }
+                    ck_binary_scalar(big + base, small[row % channels], y + base, inner, kind, smallIsA ? 1 : 0)
                 }
             }
         case .general(let ai, let bi):
