@@ -79,13 +79,13 @@ public final class InferenceSession: @unchecked Sendable {
             if let given = options.inputShapes[name] ?? (index == 0 ? options.firstInputShape : nil) {
                 guard given.count == dims.count, given.allSatisfy({ $0 > 0 }),
                       zip(given, dims).allSatisfy({ $1 == nil || $0 == $1! }) else {
-                    throw EngineError.wrongInput("input \(name) has shape \(dims.map { $0.map(String.init) ?? "?" }); the given \(given) does not fit")
+                    throw EngineError.wrongInput("input \(name) has shape \(dims.map { $0.map(String.init) ?? "?" }.joined(separator: "x")); the given \(given.map(String.init).joined(separator: "x")) does not fit")
                 }
                 shapes[name] = given
             } else if dims.allSatisfy({ $0 != nil }) {
                 shapes[name] = dims.map { $0! }
             } else {
-                throw EngineError.wrongInput("input \(name) has open dimensions \(dims.map { $0.map(String.init) ?? "?" }); give its shape")
+                throw EngineError.wrongInput("input \(name) has open dimensions \(dims.map { $0.map(String.init) ?? "?" }.joined(separator: "x")); give its shape (--input-shape)")
             }
         }
         let originalHistogram = Dictionary(graph.nodes.map { ($0.opType, 1) }, uniquingKeysWith: +)
