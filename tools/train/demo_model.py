@@ -62,3 +62,44 @@ def count_macs(model: nn.Module, height: int = 256, width: int = 512) -> int:
     for h in handles:
         h.remove()
     return total
+
+
+class ExpertWithDropoutMask(nn.Module):
+    """The MC-dropout form of a demo expert for export: forward(x, dropout_mask) with the decoder's
+    last Dropout replaced by `activation * dropout_mask / (1 - p)` (docs/model-format.md); a mask
+    of ones gives the deterministic network."""
+
+    def __init__(self, model: nn.Module, rate: float):
+        super().__init__()
+        if not 0.0 < rate < 1.0:
+            raise ValueError(f"dropout rate must be in (0, 1), got {rate}")
+        self.model = model
+        self.scale = 1.0 / (1.0 - rate)
+        decoder, index = last_dropout(model)
+        self.before = decoder[:index]
+        self.after = decoder[index + 1:]
+
+    def mask_shape(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """[1, K, h, w] of the dropped activation for a height x width input."""
+        return (1, self.model.classifier.in_channels, height // 4, width // 4)
+
+    def forward(self, x: torch.Tensor, dropout_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch.nn.functional as F
+
+        m = self.model
+        low_level, high_level = m.backbone(x)
+        features = m.aspp(high_level)
+        low_level = m.low_level_project(low_level)
+        y = F.interpolate(features, size=low_level.shape[-2:], mode="bilinear", align_corners=False)
+        y = self.before(torch.cat([y, low_level], dim=1))
+        y = self.after(y * (dropout_mask * self.scale))
+        logits = F.interpolate(m.classifier(y), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return logits, features
+
+
+def load_expert(path) -> nn.Module:
+    """A trained expert from train_expert.py's expert.pt, in eval mode."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    model = build_expert(checkpoint["dropout"], checkpoint["arch"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()

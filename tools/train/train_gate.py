@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Trains a mixture-of-experts gate (simple or classwise, optionally "+conv") over frozen experts.
+
+    train_gate.py --experts out/train/highway/expert.pt out/train/urban/expert.pt \
+        --kind simple|classwise [--conv] --out out/train/gate_<kind>[_conv] [--steps N]
+
+Experts are frozen in eval mode (BatchNorm statistics fixed, no dropout); their outputs on the
+whole 512x256 frames (the gate needs fixed feature size) are computed once per frame and cached
+in memory as float16. Training data: highway + urban train recordings, shuffled with a fixed seed.
+Loss: cross-entropy of the mixed logits, ignoring 255 and 254. Adam, cosine LR. Writes
+OUT/gate.pt and OUT/log.json with val mIoU of the mixture and wall time."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import dataset
+from common import evaluate, recordings, seed_everything
+from demo_model import NUM_CLASSES, load_expert
+from metrics import mean_iou
+from mixture import Mixture
+from normalisation import to_input
+
+from moeseg_models import MoEGate  # noqa: E402  (demo_model put tools/ on sys.path)
+
+
+@torch.no_grad()
+def expert_outputs(experts, images, batch=8, logit_stride=2):
+    """Per frame: expert logits (float16, subsampled by logit_stride) and features (float32)."""
+    logits, features = [], []
+    for start in range(0, len(images), batch):
+        x = torch.from_numpy(to_input(images[start:start + batch]))
+        outs = [e(x) for e in experts]
+        logits.append(torch.stack([o[0][:, :, ::logit_stride, ::logit_stride] for o in outs], 1).half())
+        features.append(torch.stack([o[1] for o in outs], 1))
+    return torch.cat(logits), torch.cat(features)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experts", type=Path, nargs="+", required=True)
+    parser.add_argument("--kind", choices=["simple", "classwise"], required=True)
+    parser.add_argument("--conv", action="store_true", help="add the 3x3 C->C combine conv")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--frames", type=int, default=600, help="train frames per domain")
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--val-frames", type=int, default=60)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    experts = [load_expert(p) for p in args.experts]
+    for e in experts:
+        e.requires_grad_(False)
+
+    start = time.monotonic()
+    parts = [dataset.load(p) for p in recordings("train", ["highway", "urban"])]
+    images = np.concatenate([p[0][:args.frames] for p in parts])
+    labels = np.concatenate([p[1][:args.frames] for p in parts])
+    cached_logits, cached_features = expert_outputs(experts, images)
+    targets = torch.from_numpy(dataset.training_targets(labels[:, ::2, ::2]))
+    cache_seconds = time.monotonic() - start
+    print(f"cached expert outputs of {len(images)} frames in {cache_seconds:.0f} s; "
+          f"features {tuple(cached_features.shape[2:])}", flush=True)
+
+    feature_channels, fh, fw = cached_features.shape[2:]
+    gate = MoEGate(len(experts), feature_channels, (fh, fw),
+                   num_classes=NUM_CLASSES if args.kind == "classwise" else None, softmax=False)
+    mixture = Mixture(experts, gate, NUM_CLASSES, args.conv)
+    trainable = list(gate.parameters()) + (list(mixture.conv.parameters()) if args.conv else [])
+    optimizer = torch.optim.Adam(trainable, lr=args.lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
+    generator = torch.Generator().manual_seed(args.seed)
+    log = {"args": {k: str(v) for k, v in vars(args).items()}, "loss": [], "cache_seconds": round(cache_seconds, 1)}
+
+    train_start = time.monotonic()
+    gate.train()
+    order = torch.randperm(len(images), generator=generator)
+    position = 0
+    for step in range(1, args.steps + 1):
+        if position + args.batch > len(order):
+            order, position = torch.randperm(len(images), generator=generator), 0
+        index = order[position:position + args.batch]
+        position += args.batch
+        logits = list(cached_logits[index].float().unbind(1))
+        features = list(cached_features[index].unbind(1))
+        mixed, _ = mixture.mix(logits, features)
+        loss = F.cross_entropy(mixed, targets[index], ignore_index=dataset.IGNORE)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        log["loss"].append(round(loss.item(), 5))
+        if step % 50 == 0 or step == args.steps:
+            print(f"step {step}/{args.steps} loss {np.mean(log['loss'][-50:]):.4f}", flush=True)
+    train_seconds = time.monotonic() - train_start
+
+    gate.eval()
+    val = {}
+    for domain in ("highway", "urban"):
+        v_images, v_labels = dataset.load(recordings("val", [domain])[0])
+        matrix = evaluate(lambda x: mixture(x)[0], v_images[:args.val_frames], v_labels[:args.val_frames], NUM_CLASSES)
+        val[domain] = mean_iou(matrix)
+    log.update(train_seconds=round(train_seconds, 1), val_miou=val)
+    print(f"gate {args.kind}{'+conv' if args.conv else ''}: val mIoU " +
+          ", ".join(f"{d} {m:.4f}" for d, m in val.items()) + f"; {train_seconds:.0f} s training")
+    torch.save({"kind": args.kind, "conv": args.conv, "experts": [str(p) for p in args.experts],
+                "feature_channels": int(feature_channels), "feature_size": [int(fh), int(fw)],
+                "gate": gate.state_dict(),
+                "combine_conv": mixture.conv.state_dict() if args.conv else None,
+                "val_miou": val}, args.out / "gate.pt")
+    (args.out / "log.json").write_text(json.dumps(log, indent=1))
+
+
+if __name__ == "__main__":
+    main()
