@@ -5,7 +5,7 @@ expert, those experts' onnxruntime features for the gate, their gate-mixed logit
 conv, a seeded Bernoulli mask for an MC-dropout expert - then runs tools/check_engine.py on them
 (moeseg infer vs onnxruntime: max|diff| <= 1e-4 x max|out|, argmax agreement on logits).
 
-    check_demo_export.py out/models/demo [--frame out/data/test_urban.mcap:0] [--cases out/check]
+    check_demo_export.py out/models/demo [--frame out/data/test_urban_22000.mcap:0] [--cases out/check]
 Needs numpy, onnx, onnxruntime, mcap (no torch)."""
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def recording_classes(path: str) -> tuple[list[str], list[list[int]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", type=Path)
-    parser.add_argument("--frame", default="out/data/test_urban.mcap:0", help="RECORDING:INDEX of the input frame")
+    parser.add_argument("--frame", default="out/data/test_urban_22000.mcap:0", help="RECORDING:INDEX of the input frame")
     parser.add_argument("--cases", type=Path, default=Path("out/check"))
     parser.add_argument("--moeseg", default=".build/release/moeseg")
     parser.add_argument("--threads", type=int, default=2)

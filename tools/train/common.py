@@ -17,12 +17,21 @@ DOMAINS = {"highway": ["highway"], "urban": ["urban"], "both": ["highway", "urba
 
 
 def recordings(split: str, domains: list[str]) -> list[Path]:
-    """out/data/<split>_<domain>.mcap for each domain (written by make_data.sh)."""
-    paths = [DATA / f"{split}_{d}.mcap" for d in domains]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise SystemExit(f"missing recordings {missing}: run tools/train/make_data.sh")
+    """out/data/<split>_<domain>_<seed>.mcap, all drives of the domains (written by make_data.sh)."""
+    paths = []
+    for domain in domains:
+        found = sorted(p for p in DATA.glob(f"{split}_{domain}_*.mcap") if not p.name.endswith(".part.mcap"))
+        if not found:
+            raise SystemExit(f"no {split} recordings of {domain} in {DATA}: run tools/train/make_data.sh")
+        paths += found
     return paths
+
+
+def load_split(split: str, domains: list[str], every: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) of every `every`-th frame of each drive of the split, in memory."""
+    parts = [dataset.load(p) for p in recordings(split, domains)]
+    return (np.concatenate([np.asarray(i[::every]) for i, _ in parts]),
+            np.concatenate([np.asarray(l[::every]) for _, l in parts]))
 
 
 def seed_everything(seed: int) -> None:

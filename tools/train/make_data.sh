@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Renders the demo mixture's training/validation/test recordings into out/data/ (git-ignored).
-# Fixed seeds: re-running gives the same frames. Usage: tools/train/make_data.sh [TRAIN_FRAMES] [EVAL_FRAMES]
-# MOESEG=path/to/moeseg skips the build (any moeseg of the same generator version renders the same frames).
+# Each seed is one drive with one set of conditions (weather, light, scenery), so every split is
+# many short drives: out/data/<split>_<domain>_<seed>.mcap. Fixed seeds: re-running gives the
+# same frames. Usage: tools/train/make_data.sh [TRAIN_DRIVES] [EVAL_DRIVES] [FRAMES_PER_DRIVE]
+# MOESEG=path/to/moeseg skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-TRAIN_FRAMES=${1:-1500}
-EVAL_FRAMES=${2:-300}
+TRAIN_DRIVES=${1:-30}
+EVAL_DRIVES=${2:-6}
+FRAMES=${3:-50}
 SIZE=512x256
 OUT=out/data
 if [[ -z "${MOESEG:-}" ]]; then
@@ -14,19 +17,25 @@ if [[ -z "${MOESEG:-}" ]]; then
 fi
 mkdir -p "$OUT"
 
-render() {  # domain split seed frames
-    local file="$OUT/$2_$1.mcap"
-    if [[ -s "$file" ]]; then echo "keep $file"; return; fi
-    "$MOESEG" synth --domain "$1" --frames "$4" --seed "$3" --size "$SIZE" --out "${file%.mcap}.part.mcap" >/dev/null
+render() {  # domain split seed
+    local file="$OUT/$2_$1_$3.mcap"
+    if [[ -s "$file" ]]; then return; fi
+    "$MOESEG" synth --domain "$1" --frames "$FRAMES" --seed "$3" --size "$SIZE" --out "${file%.mcap}.part.mcap" >/dev/null 2>&1
     mv "${file%.mcap}.part.mcap" "$file"
-    echo "wrote $file ($4 frames, seed $3)"
 }
 
-# Seeds: train 1xx, val 2xx, test 3xx; the last digit tells the domain apart.
-render highway train 101 "$TRAIN_FRAMES"
-render urban   train 102 "$TRAIN_FRAMES"
-for domain_seed in "highway 1" "urban 2" "ambiguous 3"; do
-    set -- $domain_seed
-    render "$1" val  "20$2" "$EVAL_FRAMES"
-    render "$1" test "30$2" "$EVAL_FRAMES"
+# Seeds: domain offset (highway 10000, urban 20000, ambiguous 30000) + split offset
+# (train 0, val 1000, test 2000) + drive index.
+declare -A DOMAIN_SEED=([highway]=10000 [urban]=20000 [ambiguous]=30000)
+for domain in highway urban ambiguous; do
+    base=${DOMAIN_SEED[$domain]}
+    if [[ $domain != ambiguous ]]; then
+        for ((i = 0; i < TRAIN_DRIVES; i++)); do render "$domain" train $((base + i)); done
+    fi
+    for ((i = 0; i < EVAL_DRIVES; i++)); do
+        render "$domain" val $((base + 1000 + i))
+        render "$domain" test $((base + 2000 + i))
+    done
+    echo "$domain: done"
 done
+ls "$OUT"/*.mcap | wc -l

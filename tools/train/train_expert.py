@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 import dataset
-from common import DOMAINS, evaluate, recordings, seed_everything
+from common import DOMAINS, evaluate, load_split, seed_everything
 from demo_model import ARCH, NUM_CLASSES, build_expert, count_macs
 from metrics import iou_per_class, mean_iou
 
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--val-frames", type=int, default=60, help="val frames per domain for the mIoU")
+    parser.add_argument("--val-every", type=int, default=5, help="use every n-th val frame for the mIoU")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
@@ -47,10 +47,8 @@ def main() -> None:
     crop = tuple(int(v) for v in args.crop.split("x"))
 
     domains = DOMAINS[args.domain]
-    images, labels = dataset.load_many(recordings("train", domains))
-    val = [dataset.load(p) for p in recordings("val", domains)]
-    val_images = np.concatenate([v[0][:args.val_frames] for v in val])
-    val_labels = np.concatenate([v[1][:args.val_frames] for v in val])
+    images, labels = load_split("train", domains)
+    val_images, val_labels = load_split("val", domains, args.val_every)
     data = dataset.make_crop_dataset(images, labels, crop, args.seed)
     sampler = torch.utils.data.RandomSampler(data, replacement=True, num_samples=args.steps * args.batch,
                                              generator=torch.Generator().manual_seed(args.seed))

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 import dataset
-from common import evaluate, recordings, seed_everything
+from common import evaluate, load_split, seed_everything
 from demo_model import NUM_CLASSES, load_expert
 from metrics import mean_iou
 from mixture import Mixture
@@ -49,12 +49,12 @@ def main() -> None:
     parser.add_argument("--kind", choices=["simple", "classwise"], required=True)
     parser.add_argument("--conv", action="store_true", help="add the 3x3 C->C combine conv")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--frames", type=int, default=600, help="train frames per domain")
+    parser.add_argument("--every", type=int, default=3, help="use every n-th train frame")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--val-frames", type=int, default=60)
+    parser.add_argument("--val-every", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
@@ -66,9 +66,7 @@ def main() -> None:
         e.requires_grad_(False)
 
     start = time.monotonic()
-    parts = [dataset.load(p) for p in recordings("train", ["highway", "urban"])]
-    images = np.concatenate([p[0][:args.frames] for p in parts])
-    labels = np.concatenate([p[1][:args.frames] for p in parts])
+    images, labels = load_split("train", ["highway", "urban"], args.every)
     cached_logits, cached_features = expert_outputs(experts, images)
     targets = torch.from_numpy(dataset.training_targets(labels[:, ::2, ::2]))
     cache_seconds = time.monotonic() - start
@@ -111,8 +109,8 @@ def main() -> None:
     gate.eval()
     val = {}
     for domain in ("highway", "urban"):
-        v_images, v_labels = dataset.load(recordings("val", [domain])[0])
-        matrix = evaluate(lambda x: mixture(x)[0], v_images[:args.val_frames], v_labels[:args.val_frames], NUM_CLASSES)
+        v_images, v_labels = load_split("val", [domain], args.val_every)
+        matrix = evaluate(lambda x: mixture(x)[0], v_images, v_labels, NUM_CLASSES)
         val[domain] = mean_iou(matrix)
     log.update(train_seconds=round(train_seconds, 1), val_miou=val)
     print(f"gate {args.kind}{'+conv' if args.conv else ''}: val mIoU " +
