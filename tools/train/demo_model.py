@@ -67,7 +67,7 @@ def count_macs(model: nn.Module, height: int = 256, width: int = 512) -> int:
 class ExpertWithDropoutMask(nn.Module):
     """The MC-dropout form of a demo expert for export: forward(x, dropout_mask) with the decoder's
     last Dropout replaced by `activation * dropout_mask / (1 - p)` (docs/model-format.md); a mask
-    of ones gives the deterministic network."""
+    filled with 1 - p gives the deterministic network."""
 
     def __init__(self, model: nn.Module, rate: float):
         super().__init__()
