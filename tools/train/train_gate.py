@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""Trains a mixture-of-experts gate (simple or classwise, optionally "+conv") over frozen experts.
+"""Trains mixture-of-experts gates (simple or classwise, optionally "+conv") over frozen experts.
 
     train_gate.py --experts out/train/highway/expert.pt out/train/urban/expert.pt \
-        --kind simple|classwise [--conv] --out out/train/gate_<kind>[_conv] [--steps N]
+        --variants simple classwise simple+conv classwise+conv --out-dir out/train [--steps N]
+Each variant goes to OUT_DIR/gate_<kind>[_conv]/; all variants share one cache of expert outputs.
 
 Experts are frozen in eval mode (BatchNorm statistics fixed, no dropout); their outputs on the
 whole 512x256 frames (the gate needs fixed feature size) are computed once per frame and cached
 in memory as float16. Training data: highway + urban train recordings, shuffled with a fixed seed.
 Loss: cross-entropy of the mixed logits, ignoring 255 and 254. Adam, cosine LR. Writes
-OUT/gate.pt and OUT/log.json with val mIoU of the mixture and wall time."""
+gate.pt and log.json (val mIoU of the mixture, wall time) per variant."""
 from __future__ import annotations
 
 import argparse
@@ -46,9 +47,9 @@ def expert_outputs(experts, images, batch=8, logit_stride=2):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experts", type=Path, nargs="+", required=True)
-    parser.add_argument("--kind", choices=["simple", "classwise"], required=True)
-    parser.add_argument("--conv", action="store_true", help="add the 3x3 C->C combine conv")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--variants", nargs="+", default=["simple", "classwise", "simple+conv", "classwise+conv"],
+                        choices=["simple", "classwise", "simple+conv", "classwise+conv"])
+    parser.add_argument("--out-dir", type=Path, required=True)
     parser.add_argument("--every", type=int, default=3, help="use every n-th train frame")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch", type=int, default=16)
@@ -59,8 +60,6 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
     experts = [load_expert(p) for p in args.experts]
     for e in experts:
         e.requires_grad_(False)
@@ -73,11 +72,22 @@ def main() -> None:
     print(f"cached expert outputs of {len(images)} frames in {cache_seconds:.0f} s; "
           f"features {tuple(cached_features.shape[2:])}", flush=True)
 
+    for variant in args.variants:
+        kind, conv = variant.split("+")[0], variant.endswith("+conv")
+        train_variant(args, kind, conv, experts, cached_logits, cached_features, targets, cache_seconds)
+
+
+def train_variant(args, kind: str, conv: bool, experts, cached_logits, cached_features, targets, cache_seconds):
+    """Trains one gate (+conv) on the cached expert outputs and writes OUT_DIR/gate_<kind>[_conv]/."""
+    seed_everything(args.seed)
+    out = args.out_dir / f"gate_{kind}{'_conv' if conv else ''}"
+    out.mkdir(parents=True, exist_ok=True)
+    images_count = len(cached_logits)
     feature_channels, fh, fw = cached_features.shape[2:]
     gate = MoEGate(len(experts), feature_channels, (fh, fw),
-                   num_classes=NUM_CLASSES if args.kind == "classwise" else None, softmax=False)
-    mixture = Mixture(experts, gate, NUM_CLASSES, args.conv)
-    trainable = list(gate.parameters()) + (list(mixture.conv.parameters()) if args.conv else [])
+                   num_classes=NUM_CLASSES if kind == "classwise" else None, softmax=False)
+    mixture = Mixture(experts, gate, NUM_CLASSES, conv)
+    trainable = list(gate.parameters()) + (list(mixture.conv.parameters()) if conv else [])
     optimizer = torch.optim.Adam(trainable, lr=args.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
@@ -86,11 +96,11 @@ def main() -> None:
 
     train_start = time.monotonic()
     gate.train()
-    order = torch.randperm(len(images), generator=generator)
+    order = torch.randperm(images_count, generator=generator)
     position = 0
     for step in range(1, args.steps + 1):
         if position + args.batch > len(order):
-            order, position = torch.randperm(len(images), generator=generator), 0
+            order, position = torch.randperm(images_count, generator=generator), 0
         index = order[position:position + args.batch]
         position += args.batch
         logits = list(cached_logits[index].float().unbind(1))
@@ -113,14 +123,14 @@ def main() -> None:
         matrix = evaluate(lambda x: mixture(x)[0], v_images, v_labels, NUM_CLASSES)
         val[domain] = mean_iou(matrix)
     log.update(train_seconds=round(train_seconds, 1), val_miou=val)
-    print(f"gate {args.kind}{'+conv' if args.conv else ''}: val mIoU " +
+    print(f"gate {kind}{'+conv' if conv else ''}: val mIoU " +
           ", ".join(f"{d} {m:.4f}" for d, m in val.items()) + f"; {train_seconds:.0f} s training")
-    torch.save({"kind": args.kind, "conv": args.conv, "experts": [str(p) for p in args.experts],
+    torch.save({"kind": kind, "conv": conv, "experts": [str(p) for p in args.experts],
                 "feature_channels": int(feature_channels), "feature_size": [int(fh), int(fw)],
                 "gate": gate.state_dict(),
-                "combine_conv": mixture.conv.state_dict() if args.conv else None,
-                "val_miou": val}, args.out / "gate.pt")
-    (args.out / "log.json").write_text(json.dumps(log, indent=1))
+                "combine_conv": mixture.conv.state_dict() if conv else None,
+                "val_miou": val}, out / "gate.pt")
+    (out / "log.json").write_text(json.dumps(log, indent=1))
 
 
 if __name__ == "__main__":
