@@ -2,18 +2,19 @@
 /// not depend on the input (the Shape→Gather→Concat chains torch emits, weight transforms),
 /// so that no shape arithmetic remains at run time.
 enum ShapeInference {
+    /// "OpType (first at node X)" for every op type the engine lacks, in graph order.
+    static func unsupportedOperators(in graph: Graph) -> [String] {
+        var seen = Set<String>()
+        var result: [String] = []
+        for node in graph.nodes where OperatorRegistry.lookup(node.opType) == nil && seen.insert(node.opType).inserted {
+            result.append("\(node.opType) (first at node \(node.label))")
+        }
+        return result
+    }
+
     static func run(_ graph: inout Graph, inputShapes: [String: [Int]]) throws {
-        var unsupported: [String: String] = [:]
-        var order: [String] = []
-        for node in graph.nodes where OperatorRegistry.lookup(node.opType) == nil {
-            if unsupported[node.opType] == nil {
-                unsupported[node.opType] = node.label
-                order.append(node.opType)
-            }
-        }
-        guard order.isEmpty else {
-            throw EngineError.unsupportedOperators(order.map { "\($0) (first at node \(unsupported[$0]!))" })
-        }
+        let unsupported = unsupportedOperators(in: graph)
+        guard unsupported.isEmpty else { throw EngineError.unsupportedOperators(unsupported) }
         for (name, shape) in inputShapes { graph.infos[name] = ValueInfo(shape: shape) }
         for (name, c) in graph.constants { graph.infos[name] = c.info }
 

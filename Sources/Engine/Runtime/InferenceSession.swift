@@ -69,6 +69,12 @@ public final class InferenceSession: @unchecked Sendable {
         try self.init(graph: graph, declared: declared, options: options, start: start)
     }
 
+    /// Builds a session from a graph the importer already read (for `ModelReport`); `start`
+    /// is when reading began, so the load time includes it.
+    convenience init(imported: Graph, declared: [String: [Int?]], options: Options, start: DispatchTime) throws {
+        try self.init(graph: imported, declared: declared, options: options, start: start)
+    }
+
     private init(graph imported: Graph, declared: [String: [Int?]], options: Options, start: DispatchTime) throws {
         // OpenBLAS must not start threads of its own: the pool is the only parallelism.
         openblas_set_num_threads(1)

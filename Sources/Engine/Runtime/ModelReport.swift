@@ -1,3 +1,5 @@
+import Foundation
+
 /// What `moeseg inspect` tells about an ONNX file: declared interface, op histogram,
 /// parameters, and — when every op is supported — the optimised graph's cost and memory.
 public struct ModelReport: Sendable {
@@ -19,17 +21,15 @@ public struct ModelReport: Sendable {
 
     /// Reads and, if possible, loads the model at `path`.
     public static func inspect(path: String, firstInputShape: [Int]? = nil) throws -> ModelReport {
+        let start = DispatchTime.now()
         let (graph, declared) = try ONNXImporter.load(path: path)
-        var firstNode: [String: String] = [:]
-        var unsupported: [String] = []
-        for node in graph.nodes where OperatorRegistry.lookup(node.opType) == nil && firstNode[node.opType] == nil {
-            firstNode[node.opType] = node.label
-            unsupported.append("\(node.opType) (first at node \(node.label))")
-        }
+        let unsupported = ShapeInference.unsupportedOperators(in: graph)
         let session: Result<InferenceSession, EngineError>
         if unsupported.isEmpty {
             do {
-                session = .success(try InferenceSession(path: path, options: .init(threads: 1, firstInputShape: firstInputShape)))
+                session = .success(try InferenceSession(imported: graph, declared: declared,
+                                                        options: .init(threads: 1, firstInputShape: firstInputShape),
+                                                        start: start))
             } catch let error as EngineError {
                 session = .failure(error)
             }
