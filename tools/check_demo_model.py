@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FRAMES = {"highway": ("test_highway_12000.mcap", 20), "urban": ("test_urban_22000.mcap", 20)}
 # mIoU floors on the test frames, well under what the committed model measures (models/demo/README.md):
 # a broken export, a wrong normalisation or a swapped expert order falls far below them.
-MIOU_FLOOR = {"mixture": 0.40, "expert": 0.40, "ensemble": 0.20, "mc_dropout": 0.30}
+MIOU_FLOOR = {"mixture": 0.30, "expert": 0.30, "ensemble": 0.25, "mc_dropout": 0.22}
 ROUTING_FLOOR = 0.6  # mean gate weight of the matching expert on its own domain's frame
 
 
