@@ -16,15 +16,18 @@ Routing sample generator (must match the Swift side exactly):
   * xoshiro256** 1.0 produces one 64-bit word per draw; u = ((word >> 11) + 0.5) * 2^-53
     is uniform on (0, 1) open; Gumbel = -ln(-ln u) in float64 (C library log).
   * Draw order: for k in samples, for e in experts, for c in gate columns (1 for simple).
-  * g^(k)[:, c] = softmax((a[:, c] + G[:, c]) / T) over experts; T = 0 means one-hot at
-    the first maximum of a[:, c] + G[:, c].
+  * form "scaled_noise" (the default): g^(k)[:, c] = softmax(a[:, c] + T * G[:, c]) over
+    experts; T = 0 gives softmax(a) for every sample, so routing MI -> 0 as T -> 0.
+  * form "tempered" (the design card's formula): g^(k)[:, c] = softmax((a[:, c] + G[:, c]) / T);
+    T = 0 means one-hot at the first maximum of a[:, c] + G[:, c] (Gumbel-max).
 
 CLI:
   uncertainty_ref.py CASE_DIR [CASE_DIR ...]
 Each CASE_DIR holds config.json and its arrays, as .npy files or in one inputs.npz:
   mixture: expert_logits.npy (E,C,H,W) and gate_logits.npy (E,) or (E,C), config keys
            "gate" ("simple"|"classwise"), "combine" ("logits"|"probabilities"),
-           "member_sets" (list), "routing": {"samples", "temperature", "seed"}, "frame_index"
+           "member_sets" (list), "routing": {"samples", "temperature", "seed",
+           "form" ("scaled_noise" default | "tempered")}, "frame_index"
            (seed and frame_index may be decimal strings, so 64-bit values survive JSON)
   samples: config "kind": "samples" and sample_logits.npy (S,C,H,W)
 and gets CASE_DIR/reference/<map>.npy (float64) for every map.
@@ -87,7 +90,7 @@ class Xoshiro256StarStar:
         return -math.log(-math.log(u))
 
 
-def routing_gate_samples(gate_logits, samples, temperature, seed, frame_index):
+def routing_gate_samples(gate_logits, samples, temperature, seed, frame_index, form="scaled_noise"):
     """K gate samples, shaped like gate_logits with a leading K axis."""
     a = np.asarray(gate_logits, dtype=np.float64)
     experts = a.shape[0]
@@ -97,6 +100,12 @@ def routing_gate_samples(gate_logits, samples, temperature, seed, frame_index):
     out = np.zeros((samples, experts, columns))
     for k in range(samples):
         noise = np.array([[rng.gumbel() for _ in range(columns)] for _ in range(experts)])
+        if form == "scaled_noise":
+            for c in range(columns):
+                out[k, :, c] = softmax(a2[:, c] + temperature * noise[:, c], axis=0)
+            continue
+        if form != "tempered":
+            raise ValueError("unknown routing form %r" % form)
         perturbed = a2 + noise
         for c in range(columns):
             if temperature == 0:
@@ -200,7 +209,8 @@ def mixture_maps(expert_logits, gate_logits, gate="simple", combine="logits",
         maps["gate_entropy"] = np.array(np.mean(gate_map))
 
     if routing and routing.get("samples", 0) > 0:
-        gates = routing_gate_samples(a, routing["samples"], routing["temperature"], routing["seed"], frame_index)
+        gates = routing_gate_samples(a, routing["samples"], routing["temperature"], routing["seed"], frame_index,
+                                     routing.get("form", "scaled_noise"))
         sample_probabilities = np.stack([softmax(mix_logits(z, gk), axis=0) for gk in gates])
         k = gates.shape[0]
         maps["routing_pe"], maps["routing_mi"] = pe_mi(sample_probabilities, np.full(k, 1.0 / k), classes)
