@@ -157,7 +157,10 @@ def mix_logits(expert_logits, g):
 # ---------------------------------------------------------------- the mixture
 
 def mixture_maps(expert_logits, gate_logits, gate="simple", combine="logits",
-                 member_sets=("stacked", "ensemble"), routing=None, frame_index=0):
+                 member_sets=("stacked", "ensemble"), routing=None, frame_index=0, moe_transform=None):
+    """All maps of one frame. `moe_transform` (logits rule only) maps z_moe (C,H,W) to the
+    final logits, e.g. the "+conv"; p_moe, the prediction, the stacked set and EV use its
+    output, the weighted and ensemble sets and the routing samples do not (docs/mixture.md)."""
     z = np.asarray(expert_logits, dtype=np.float64)
     experts, classes = z.shape[0], z.shape[1]
     a = np.asarray(gate_logits, dtype=np.float64)
@@ -172,9 +175,14 @@ def mixture_maps(expert_logits, gate_logits, gate="simple", combine="logits",
 
     if combine == "logits":
         z_moe = mix_logits(z, g)
+        if moe_transform is not None:
+            z_moe = moe_transform(z_moe)
+        maps["moe_logits"] = z_moe
         p_moe = softmax(z_moe, axis=0)
         prediction = np.argmax(z_moe, axis=0)                      # ties: first maximum
     elif combine == "probabilities":
+        if moe_transform is not None:
+            raise ValueError("a combine conv needs the logits rule")
         weights = g.reshape(experts, 1, 1, 1) if g.ndim == 1 else g[:, :, None, None]
         p_moe = np.sum(weights * p_experts, axis=0)
         if gate == "classwise":                                      # renormalise over classes
