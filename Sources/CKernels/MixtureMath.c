@@ -1,5 +1,5 @@
-// The mixture's per-pixel loops in C so that they can be compiled for AVX2+FMA and chosen at
-// run time (Swift cannot target one function at a wider ISA). The bodies are plain loops the
+// The mixture's per-pixel loops in C so that they can be compiled for AVX-512 and AVX2+FMA and
+// chosen at run time (Swift cannot target one function at a wider ISA). The bodies are plain loops the
 // compiler vectorises; exp and log are the polynomials of Sources/Mixture (FastMath): exp is a
 // degree-7 Taylor series after Cody–Waite reduction, log the atanh series to s^9.
 #include "Internal.h"
@@ -138,11 +138,30 @@ CK_AVX2 static void accumulate_xlogx_avx2(const float *p, float scale, float *ac
 CK_AVX2 static void accumulate_xlogx_sum_avx2(const float *p, const float *r, float scale, float *acc, int n) {
     accumulate_xlogx_sum(p, r, scale, acc, n);
 }
+
+CK_AVX512 static void softmax_entropy_avx512(const float *l, ptrdiff_t ls, int c, int n, float *p, ptrdiff_t ps,
+                                             float *h, float *m, float *s, float *d) {
+    softmax_entropy(l, ls, c, n, p, ps, h, m, s, d);
+}
+CK_AVX512 static void accumulate_softmax_entropy_avx512(const float *l, ptrdiff_t ls, int c, int n, float *x,
+                                                        float *ps, ptrdiff_t ss, float *h, float *m, float *s, float *d) {
+    accumulate_softmax_entropy(l, ls, c, n, x, ps, ss, h, m, s, d);
+}
+CK_AVX512 static void accumulate_xlogx_avx512(const float *p, float scale, float *acc, int n) {
+    accumulate_xlogx(p, scale, acc, n);
+}
+CK_AVX512 static void accumulate_xlogx_sum_avx512(const float *p, const float *r, float scale, float *acc, int n) {
+    accumulate_xlogx_sum(p, r, scale, acc, n);
+}
 #endif
 
 void ck_mix_softmax_entropy(const float *logits, ptrdiff_t logit_stride, int classes, int n, float *probabilities,
                             ptrdiff_t probability_stride, float *entropy, float *maximum, float *sum, float *dot) {
 #if CK_X86
+    if (ck_use_avx512()) {
+        softmax_entropy_avx512(logits, logit_stride, classes, n, probabilities, probability_stride, entropy, maximum, sum, dot);
+        return;
+    }
     if (ck_use_avx2()) {
         softmax_entropy_avx2(logits, logit_stride, classes, n, probabilities, probability_stride, entropy, maximum, sum, dot);
         return;
@@ -155,6 +174,11 @@ void ck_mix_accumulate_softmax_entropy(const float *logits, ptrdiff_t logit_stri
                                        float *scratch, float *probability_sum, ptrdiff_t sum_stride,
                                        float *entropy_sum, float *maximum, float *sum, float *dot) {
 #if CK_X86
+    if (ck_use_avx512()) {
+        accumulate_softmax_entropy_avx512(logits, logit_stride, classes, n, scratch, probability_sum, sum_stride,
+                                        entropy_sum, maximum, sum, dot);
+        return;
+    }
     if (ck_use_avx2()) {
         accumulate_softmax_entropy_avx2(logits, logit_stride, classes, n, scratch, probability_sum, sum_stride,
                                         entropy_sum, maximum, sum, dot);
@@ -167,6 +191,10 @@ void ck_mix_accumulate_softmax_entropy(const float *logits, ptrdiff_t logit_stri
 
 void ck_mix_accumulate_xlogx(const float *p, float scale, float *acc, int n) {
 #if CK_X86
+    if (ck_use_avx512()) {
+        accumulate_xlogx_avx512(p, scale, acc, n);
+        return;
+    }
     if (ck_use_avx2()) {
         accumulate_xlogx_avx2(p, scale, acc, n);
         return;
@@ -177,6 +205,10 @@ void ck_mix_accumulate_xlogx(const float *p, float scale, float *acc, int n) {
 
 void ck_mix_accumulate_xlogx_sum(const float *p, const float *r, float scale, float *acc, int n) {
 #if CK_X86
+    if (ck_use_avx512()) {
+        accumulate_xlogx_sum_avx512(p, r, scale, acc, n);
+        return;
+    }
     if (ck_use_avx2()) {
         accumulate_xlogx_sum_avx2(p, r, scale, acc, n);
         return;

@@ -1,6 +1,6 @@
 // Per-pixel kernels of the mixture's uncertainty maps (Sources/Mixture/PlaneKernels.swift
 // calls them): softmax + entropy over class planes and p·ln p sums, with the same exp/log
-// polynomials as the Swift FastMath, compiled for AVX2+FMA with a scalar-ISA fallback chosen
+// polynomials as the Swift FastMath, compiled for AVX-512 and AVX2+FMA with a baseline fallback chosen
 // at run time. Pointers are float planes of `n` pixels; class planes are `stride` floats apart.
 #ifndef CKMIXTURE_H
 #define CKMIXTURE_H
