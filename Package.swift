@@ -30,7 +30,8 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .target(name: "Recording", dependencies: ["CZstd"], swiftSettings: optimizedSwift),
         .target(name: "Scenes", swiftSettings: optimizedSwift),
-        .target(name: "Sensors", dependencies: ["Recording", "Scenes"], swiftSettings: optimizedSwift),
+        .target(name: "CV4L2", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("v4l2")]),
+        .target(name: "Sensors", dependencies: ["Recording", "Scenes", "CV4L2"], swiftSettings: optimizedSwift),
         .executableTarget(name: "moeseg",
                           dependencies: ["Engine", "NumPyIO", "Recording", "Scenes", "Sensors",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -39,5 +40,6 @@ let package = Package(
         .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
         .testTarget(name: "ScenesTests", dependencies: ["Scenes"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Recording", "Scenes"]),
+        .testTarget(name: "SystemdUnitTests"),
     ]
 )
