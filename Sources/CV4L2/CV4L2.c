@@ -6,7 +6,9 @@
 #include <linux/videodev2.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 const uint32_t CV4L2_PIX_FMT_YUYV = V4L2_PIX_FMT_YUYV;
 const uint32_t CV4L2_PIX_FMT_RGB24 = V4L2_PIX_FMT_RGB24;
@@ -35,8 +37,28 @@ static int xioctl(int fd, unsigned long request, void *arg) {
 int cv4l2_open(const char *path) {
     int fd;
     do {
-        fd = v4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+        fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     } while (fd == -1 && errno == EINTR);
+    if (fd == -1) return -1;
+    // libv4l2 prints to stderr when a node is not V4L2; ask first so the caller reports it once.
+    struct v4l2_capability cap;
+    memset(&cap, 0, sizeof cap);
+    int r;
+    do {
+        r = ioctl(fd, VIDIOC_QUERYCAP, &cap);
+    } while (r == -1 && errno == EINTR);
+    if (r == -1) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    if (v4l2_fd_open(fd, 0) == -1) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
     return fd;
 }
 

@@ -188,6 +188,8 @@ public enum V4L2Error: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case let .system(path, "open", code) where code == ENOTTY:
+            return "\(path) is not a video4linux device"
         case let .system(path, call, code):
             return "\(path): \(call) failed: \(String(cString: strerror(code)))"
         case let .notCapture(path, card):
