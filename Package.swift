@@ -31,7 +31,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Recording", dependencies: ["CZstd"], swiftSettings: optimizedSwift),
         .target(name: "Scenes", swiftSettings: optimizedSwift),
-        .target(name: "Sensors", dependencies: ["Recording", "Scenes"], swiftSettings: optimizedSwift),
+        .target(name: "CV4L2", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("v4l2")]),
+        .target(name: "Sensors", dependencies: ["Recording", "Scenes", "CV4L2"], swiftSettings: optimizedSwift),
         .executableTarget(name: "moeseg",
                           dependencies: ["CZlib", "Engine", "Mixture", "NumPyIO", "Recording", "Scenes", "Sensors",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -40,5 +41,6 @@ let package = Package(
         .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
         .testTarget(name: "ScenesTests", dependencies: ["Scenes"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Recording", "Scenes"]),
+        .testTarget(name: "SystemdUnitTests"),
     ]
 )
