@@ -4,9 +4,10 @@ import Foundation
 /// statistics, the class histogram's top three, the verdict. Never raw payloads.
 public enum MessageSummary {
     /// The summary as an ordered list of fields (JSON-able values), shared by text and JSON.
-    public static func fields(_ message: WireMessage, meta: Moeseg_V1_Meta?,
-                              nowRealtimeNanoseconds: Int64 = realtimeNanoseconds()) -> [(String, Any)] {
+    /// `age_ms` (capture → receive) and `transit_ms` (publish → receive) use the receive stamp.
+    public static func fields(_ message: WireMessage, meta: Moeseg_V1_Meta?) -> [(String, Any)] {
         let h = message.payload.header
+        let nowRealtimeNanoseconds = message.receivedRealtimeNs != 0 ? message.receivedRealtimeNs : realtimeNanoseconds()
         var f: [(String, Any)] = [("topic", message.topic), ("seq", h.sequence), ("src_seq", h.sourceSequence)]
         if h.captureRealtimeNs != 0 {
             f.append(("age_ms", rounded(Double(nowRealtimeNanoseconds - h.captureRealtimeNs) / 1e6, 2)))

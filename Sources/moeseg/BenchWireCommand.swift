@@ -26,6 +26,9 @@ struct BenchWire: ParsableCommand {
     @Option(help: "Maps and encodings, e.g. pe_stacked:u8,ev:f16.")
     var maps = "pe_stacked:u8,mi_stacked:u8,ev:u8,gate_entropy:f16,routing_mi:f16"
 
+    @Option(help: "Endpoint to publish on (default: an ipc socket in /tmp), e.g. to watch with `moeseg sub`.")
+    var endpoint: String?
+
     @Flag(help: "Run without the reading subscriber (for counting allocations under valgrind).")
     var noReader = false
 
@@ -46,6 +49,7 @@ struct BenchWire: ParsableCommand {
             options.rate = rate
             options.workMilliseconds = workMs
             options.reader = !noReader
+            options.endpoint = endpoint
             let dims = size.split(separator: "x").compactMap { Int($0) }
             guard dims.count == 2, dims.allSatisfy({ (1...8192).contains($0) }) else { throw fail("--size must be WIDTHxHEIGHT, got \(size)") }
             options.width = dims[0]
