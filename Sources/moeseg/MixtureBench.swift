@@ -23,6 +23,7 @@ enum MixtureBench {
     struct Summary {
         var total: [Double] = [], preprocess: [Double] = [], expertStage: [Double] = [], gate: [Double] = []
         var combine: [Double] = [], uncertainty: [Double] = [], experts: [[Double]] = []
+        var expertsCPU: [Double] = [], uncertaintyCPU: [Double] = []
 
         mutating func add(_ t: StageTimings) {
             total.append(t.total * 1000)
@@ -31,6 +32,8 @@ enum MixtureBench {
             gate.append(t.gate * 1000)
             combine.append(t.combine * 1000)
             uncertainty.append(t.uncertainty * 1000)
+            expertsCPU.append(t.expertsCPU * 1000)
+            uncertaintyCPU.append(t.uncertaintyCPU * 1000)
             if experts.isEmpty { experts = t.experts.map { _ in [] } }
             for (i, v) in t.experts.enumerated() { experts[i].append(v * 1000) }
         }
@@ -51,7 +54,15 @@ enum MixtureBench {
              ("experts_ms", experts.map { Self.median($0) } as [Any]), ("expert_stage_ms", Self.median(expertStage)),
              ("gate_ms", Self.median(gate)), ("combine_ms", Self.median(combine)),
              ("uncertainty_ms", Self.median(uncertainty)),
-             ("uncertainty_share", Self.median(uncertainty) / max(Self.median(total), 1e-9))]
+             ("uncertainty_share", Self.median(uncertainty) / max(Self.median(total), 1e-9)),
+             ("experts_cpu_ms", Self.median(expertsCPU)), ("uncertainty_cpu_ms", Self.median(uncertaintyCPU)),
+             ("uncertainty_over_experts_cpu", cpuRatio)]
+        }
+
+        /// Uncertainty CPU time over the experts' CPU time: what uncertainty adds to the frame's
+        /// compute, measured in CPU time so that other processes on the machine do not bias it.
+        var cpuRatio: Double {
+            Self.median(zip(uncertaintyCPU, expertsCPU).map { $0 / max($1, 1e-9) })
         }
 
         func line(_ label: String) -> String {
@@ -60,6 +71,8 @@ enum MixtureBench {
                           label, Self.median(total), Self.percentile(total, 0.9), total.min() ?? 0, Self.median(preprocess),
                           Self.median(expertStage), experts, Self.median(gate), Self.median(combine), Self.median(uncertainty),
                           100 * Self.median(uncertainty) / max(Self.median(total), 1e-9))
+                + String(format: "; CPU time: experts %.2f ms, uncertainty %.2f ms (%.1f %% of the experts')",
+                         Self.median(expertsCPU), Self.median(uncertaintyCPU), 100 * cpuRatio)
         }
     }
 
