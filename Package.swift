@@ -41,7 +41,7 @@ let package = Package(
                           dependencies: ["CZlib", "Engine", "Mixture", "NumPyIO", "Recording", "Scenes", "Sensors", "Wire",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "NumPyIO"]),
-        .testTarget(name: "MixtureTests", dependencies: ["Mixture", "NumPyIO"]),
+        .testTarget(name: "MixtureTests", dependencies: ["Mixture", "NumPyIO", "Sensors"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
         .testTarget(name: "ScenesTests", dependencies: ["Scenes"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),

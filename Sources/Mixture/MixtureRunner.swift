@@ -137,6 +137,9 @@ public final class MixtureRunner {
     private let mixColumn: UnsafeMutableBufferPointer<Double>
     /// Per-thread CPU nanoseconds of the current stage (one slot per worker or part).
     private let cpuSlots: UnsafeMutableBufferPointer<UInt64>
+    /// Wall seconds of each expert (or pass), written by the workers; copied into `timings`
+    /// on the caller's thread (workers never touch a Swift array another result may share).
+    private let expertSeconds: UnsafeMutableBufferPointer<Double>
 
     private enum Phase: Int { case experts, uncertainty }
     private var phase = Phase.experts
@@ -174,6 +177,8 @@ public final class MixtureRunner {
         uncertaintyParts = options.parallelExperts ? max(1, min(workerCount, processors)) : 1
         cpuSlots = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: max(workerCount, uncertaintyParts, 1))
         cpuSlots.initialize(repeating: 0)
+        expertSeconds = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, kind == .mcDropout ? passes : manifest.experts.count))
+        expertSeconds.initialize(repeating: 0)
 
         switch kind {
         case .mixture:
@@ -216,6 +221,7 @@ public final class MixtureRunner {
         for worker in workers { worker.stop() }
         predictionOut.deallocate()
         cpuSlots.deallocate()
+        expertSeconds.deallocate()
     }
 
     /// Routing samples per frame, 0...configured K (fewer when the frame budget is tight).
@@ -286,6 +292,7 @@ public final class MixtureRunner {
         let t1 = DispatchTime.now().uptimeNanoseconds
         timings.expertStage = Double(t1 - t0) / 1e9
         timings.expertsCPU = Double(cpuSlots.reduce(0, &+)) / 1e9
+        for i in timings.experts.indices { timings.experts[i] = expertSeconds[i] }
         cpuSlots.update(repeating: 0)
         var scores = FrameScores()
         let manifest = model.manifest
@@ -406,7 +413,7 @@ public final class MixtureRunner {
                 session.run()
                 let logits = session.outputBuffer(interface.logitsOutput)
                 (passLogits.baseAddress! + pass * c * pixels).update(from: logits.baseAddress!, count: logits.count)
-                timings.experts[pass] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                expertSeconds[pass] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 cpuSlots[index] &+= threadCPUNanos() - c0
                 pass += count
             }
@@ -417,7 +424,7 @@ public final class MixtureRunner {
         let session = sessions[index]
         session.inputBuffer(0).baseAddress!.update(from: input.baseAddress!, count: input.count)
         session.run()
-        timings.experts[index] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        expertSeconds[index] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         cpuSlots[index] &+= threadCPUNanos() - c0
     }
 
