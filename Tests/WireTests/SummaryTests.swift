@@ -57,3 +57,20 @@ struct SummaryTests {
         #expect(metaLine.contains("schema=1 model_id=demo-simple") && metaLine.contains("classes=5"), "\(metaLine)")
     }
 }
+
+@Suite("Wire schema descriptor")
+struct SchemaDescriptorTests {
+    @Test("the embedded FileDescriptorSet holds every moeseg.v1 message, dependencies first")
+    func descriptorSet() throws {
+        let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: WireSchema.descriptorSet)
+        #expect(set.file.first?.name == "moeseg/v1/header.proto")
+        let messages = Set(set.file.flatMap { file in file.messageType.map { "\(file.package).\($0.name)" } })
+        for name in ["Header", "StageLatency", "Segmentation", "UncertaintyMap", "OodVerdict", "OodScore", "Status", "Meta"] {
+            #expect(messages.contains("moeseg.v1.\(name)"), "\(name)")
+        }
+        // Field numbers the hand-written frame encoder relies on.
+        let map = try #require(set.file.flatMap(\.messageType).first { $0.name == "UncertaintyMap" })
+        #expect(map.field.map(\.number) == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(map.field.last?.name == "data")
+    }
+}
