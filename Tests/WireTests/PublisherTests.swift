@@ -187,3 +187,23 @@ struct PublisherTests {
         #expect(throws: WireError.self) { try WireMessage(topic: "elsewhere", body: []) }
     }
 }
+
+@Suite("Wire benchmark")
+struct WireBenchmarkTests {
+    @Test("bench-wire runs both phases, its reader receives, and the pool stops growing")
+    func smallRun() throws {
+        var options = WireBenchmark.Options()
+        options.framesPerPhase = 30
+        options.rounds = 2
+        options.rate = 200
+        options.width = 128
+        options.height = 64
+        let r = try WireBenchmark(options: options).run()
+        #expect(r.withoutStalled.frames == 60 && r.withStalled.frames == 60)
+        #expect(r.sent >= 120 * 7)  // seg + 5 maps + ood per frame, plus status and meta
+        #expect(r.readerReceived > 0)
+        #expect(r.publishP50Ratio.isFinite && r.publishP50Ratio > 0)
+        // The pool holds at most what can be in flight: about the queues of two subscribers.
+        #expect(r.sendBuffersCreated < 120)
+    }
+}
