@@ -267,6 +267,19 @@ import Testing
         #expect(source.state == .unavailable)
     }
 
+    @Test func realHardwareRejectsANodeThatIsNotVideo4Linux() {
+        #expect {
+            try V4L2Source(options: V4L2Options(device: "/dev/null"))
+        } throws: { error in
+            "\(error)" == "/dev/null is not a video4linux device"
+        }
+        #expect {
+            _ = try V4L2Source.describe(path: "/dev/moeseg-no-camera")
+        } throws: { error in
+            "\(error)" == "/dev/moeseg-no-camera: open failed: No such file or directory"
+        }
+    }
+
     @Test func missingCameraAtStartFailsOrIsWaitedFor() throws {
         let fake = FakeV4L2Device()
         fake.present = false
