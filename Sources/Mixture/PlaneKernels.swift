@@ -121,6 +121,20 @@ enum PlaneKernels {
         }
     }
 
+    /// out = Σ_e weights[e·weightStride] · planes[e][offset + i]: one class plane of E plane sets
+    /// that live at unrelated addresses (each expert's own output buffer).
+    static func weightedSum(planes: UnsafePointer<UnsafePointer<Float>>, offset: Int, weights: UnsafePointer<Float>,
+                            weightStride: Int, terms: Int, count n: Int, into out: UnsafeMutablePointer<Float>) {
+        let w0 = weights[0]
+        let first = planes[0] + offset
+        for i in 0..<n { out[i] = w0 * first[i] }
+        for e in 1..<terms {
+            let w = weights[e * weightStride]
+            let row = planes[e] + offset
+            for i in 0..<n { out[i] += w * row[i] }
+        }
+    }
+
     /// acc += row.
     static func add(_ row: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>, count n: Int) {
         for i in 0..<n { acc[i] += row[i] }

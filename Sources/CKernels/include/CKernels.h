@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "CKMemory.h"
+#include "CKAffinity.h"
 
 #ifdef __cplusplus
 extern "C" {
