@@ -24,6 +24,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public struct Model: Sendable, Equatable {
         public var dir = ""
         public var routingSamples = 4
+        public var routingTemperature = 1.0
         public var maps: [String] = []
         public var essentialMaps: [String] = []
         public var miPixelThreshold: Float = 0.5
@@ -104,8 +105,7 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
 }
 
 /// The model maps the configuration can name.
-public let knownMapNames = ["pe_stacked", "mi_stacked", "pe_weighted", "mi_weighted", "ev", "gate_entropy",
-                            "routing_pe", "routing_mi"]
+public let knownMapNames = UncertaintyMap.allCases.map(\.rawValue)
 /// The OOD score names of the `[ood]` section, in OODScore order.
 public let oodScoreNames: [(String, OODScore)] = [("gate_entropy", .gateEntropy), ("mean_mi", .meanMutualInformation),
                                                  ("uncertain_fraction", .uncertainPixelFraction),
@@ -119,7 +119,7 @@ struct ConfigReader {
     static let schema: [String: Set<String>] = [
         "source": ["spec", "synthetic_rate", "synthetic_width", "synthetic_height", "synthetic_seed", "replay_speed",
                    "replay_at_end", "reopen_backoff_ms", "reopen_backoff_max_ms", "stall_timeout_ms"],
-        "model": ["dir", "routing_samples", "maps", "essential_maps", "mi_pixel_threshold", "threads"],
+        "model": ["dir", "routing_samples", "routing_temperature", "maps", "essential_maps", "mi_pixel_threshold", "threads"],
         "ood": ["enabled", "gate_entropy", "mean_mi", "uncertain_fraction", "routing_mi", "enter_frames", "exit_frames"],
         "publish": ["endpoint", "stream", "send_high_water_mark", "map_encoding", "curve_secret_key_file"],
         "budget": ["cpus", "deadline_ms", "degrade_after", "recover_after", "recover_fraction", "max_frame_stride"],
@@ -164,6 +164,7 @@ struct ConfigReader {
 
         string("model", "dir", &config.model.dir) { _ in nil }
         int("model", "routing_samples", &config.model.routingSamples) { (0...256).contains($0) ? nil : "must be 0-256" }
+        double("model", "routing_temperature", &config.model.routingTemperature) { $0 >= 0 && $0 <= 100 ? nil : "must be 0-100" }
         strings("model", "maps", &config.model.maps) { knownMapNames.contains($0) ? nil : "unknown map `\($0)` (known: \(knownMapNames.joined(separator: ", ")))" }
         strings("model", "essential_maps", &config.model.essentialMaps) { knownMapNames.contains($0) ? nil : "unknown map `\($0)`" }
         for name in config.model.essentialMaps where !config.model.maps.contains(name) {

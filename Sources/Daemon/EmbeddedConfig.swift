@@ -35,10 +35,13 @@ stall_timeout_ms = 2000
 # Model directory (moe.toml + ONNX files). "" = the demo model: $MOESEG_MODEL_DIR, then
 # <exe>/../share/moeseg/models/demo/<variant>, then the repository's models/demo/<variant>.
 dir = ""
-# Routing samples K per frame for routing PE/MI (0 = off); seeded, temperature from the model.
+# Routing samples K per frame for routing PE/MI (0 = off), drawn from a seeded stream.
 routing_samples = 4
+# Temperature T of the routing samples (UNCERTAINTY.md section 3; T -> 0 makes routing MI vanish).
+routing_temperature = 1.0
 # Uncertainty maps to compute and publish: pe_stacked, mi_stacked, pe_weighted, mi_weighted,
-# ev, gate_entropy, routing_pe, routing_mi (maps the model cannot produce are skipped with a warning).
+# pe_ensemble, mi_ensemble, ev, gate_entropy, routing_pe, routing_mi (a map the model cannot
+# produce, e.g. pe_weighted with a classwise gate, is not published).
 maps = ["pe_stacked", "mi_stacked", "ev", "gate_entropy", "routing_mi"]
 # The maps kept when the CPU budget forces the daemon to publish fewer (a subset of `maps`).
 essential_maps = ["mi_stacked"]

@@ -57,6 +57,8 @@ public struct PipelineStatus: Sendable, Equatable {
     public var inferenceErrors: UInt64 = 0
     /// The budget step, e.g. `full` or `every_2th_frame`.
     public var mode: String = BudgetStep.full.description
+    /// Rung of the budget ladder (0 = full).
+    public var budgetLevel = 0
     public var sourceState: SourceState = .starting
     /// The debounced OOD state of the last frame.
     public var isOOD = false

@@ -255,6 +255,7 @@ public final class Pipeline: @unchecked Sendable {
             status.deadlineMisses = budget.deadlineMisses
             status.inferenceErrors = errors
             status.mode = budget.step.description
+            status.budgetLevel = budget.level
             status.sourceState = currentSourceState
             status.isOOD = isOOD
             status.uptimeSeconds = Double(now &- startNanos) / 1e9
