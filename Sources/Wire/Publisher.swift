@@ -8,7 +8,9 @@ public struct PublisherOptions: Sendable {
     public var endpoint: String
     /// Stream name, the topic prefix (`<stream>/seg`, ...).
     public var stream: String
-    /// Messages queued per subscriber before libzmq drops for that subscriber.
+    /// Frames queued per subscriber before libzmq drops for that subscriber. The socket's
+    /// ZMQ_SNDHWM is this times the messages of one frame (seg, each map, ood, status, meta),
+    /// because libzmq counts messages and one frame is a burst of several.
     public var sendHighWaterMark: Int = 4
     /// The server's CURVE keys; nil sends in the clear.
     public var curve: CurveKeys?
@@ -85,8 +87,8 @@ public final class Publisher: @unchecked Sendable {
               options.stream.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
             throw WireError.endpoint(options.endpoint, "stream name '\(options.stream)' must be non-empty letters, digits, '-', '_' or '.'")
         }
-        guard (1...100_000).contains(options.sendHighWaterMark) else {
-            throw WireError.endpoint(options.endpoint, "send high-water mark must be in 1...100000, got \(options.sendHighWaterMark)")
+        guard (1...1000).contains(options.sendHighWaterMark) else {
+            throw WireError.endpoint(options.endpoint, "send high-water mark must be 1...1000 frames, got \(options.sendHighWaterMark)")
         }
         for (name, range) in options.u8Ranges where !(range.upperBound > range.lowerBound) || !range.lowerBound.isFinite || !range.upperBound.isFinite {
             throw WireError.endpoint(options.endpoint, "u8 range of map \(name) must be finite and non-empty")
@@ -95,7 +97,7 @@ public final class Publisher: @unchecked Sendable {
         self.boundEndpoint = options.endpoint
         try Publisher.prepare(endpoint: options.endpoint)
         socket = try ZMQSocket(type: ZMQ_XPUB)
-        try socket.set(ZMQ_SNDHWM, Int32(options.sendHighWaterMark))
+        try socket.set(ZMQ_SNDHWM, Int32(options.sendHighWaterMark * Publisher.messagesPerFrame(options)))
         // Every subscribe reaches us, also for a topic someone already subscribed to: that is
         // how a late joiner gets meta at once.
         try socket.set(ZMQ_XPUB_VERBOSE, 1)
@@ -136,6 +138,11 @@ public final class Publisher: @unchecked Sendable {
         closed = true
         zmq_msg_close(&subscriptionFrame)
         socket.close()
+    }
+
+    /// Messages of one frame: seg, each published map, ood, status and meta.
+    public static func messagesPerFrame(_ options: PublisherOptions) -> Int {
+        4 + options.mapEncodings.count
     }
 
     /// The u8 scale and offset used for a map; nil if the map is not published.
