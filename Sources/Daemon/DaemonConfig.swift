@@ -77,9 +77,9 @@ public struct DaemonConfig: Sendable, Equatable {
 
     /// Parses and validates TOML text; every problem found is reported, one per line.
     public static func parse(_ text: String, origin: String) throws(ConfigError) -> DaemonConfig {
-        let table: TOMLTable
+        let table: TOMLKit.TOMLTable
         do {
-            table = try TOMLTable(string: text)
+            table = try TOMLKit.TOMLTable(string: text)
         } catch let error as TOMLParseError {
             throw ConfigError(origin: origin, problems: ["line \(error.source.begin.line): \(error.description)"])
         } catch {
@@ -113,7 +113,7 @@ public let oodScoreNames: [(String, OODScore)] = [("gate_entropy", .gateEntropy)
 
 /// Walks the TOML tree with the schema, collecting problems instead of stopping at the first.
 struct ConfigReader {
-    let root: TOMLTable
+    let root: TOMLKit.TOMLTable
     var problems: [String] = []
 
     static let schema: [String: Set<String>] = [
@@ -127,7 +127,7 @@ struct ConfigReader {
         "log": ["level"],
     ]
 
-    init(root: TOMLTable) { self.root = root }
+    init(root: TOMLKit.TOMLTable) { self.root = root }
 
     mutating func read(into config: inout DaemonConfig) {
         for key in root.keys.sorted() {

@@ -212,9 +212,10 @@ public enum DaemonLauncher {
         if case .v4l2 = spec { options.exitAtEndOfStream = false }
         let pipeline = Pipeline(options: options, source: initial, reopen: opener, stage: stage, logger: logger)
 
-        logger.info("moeseg run: source \(spec), model \(model.manifest.id) \(model.manifest.version) (\(modelDirectory)), "
+        let summary = "moeseg run: source \(spec), model \(model.manifest.id) \(model.manifest.version) (\(modelDirectory)), "
             + "publishing \(config.publish.stream)/* on \(publisher.boundEndpoint), deadline \(config.budget.deadlineMs) ms, "
-            + "maps \(maps.map(\.rawValue).sorted().joined(separator: ","))")
+            + "maps \(maps.map(\.rawValue).sorted().joined(separator: ","))"
+        logger.info("\(summary)")
         let stall = max(1_000_000_000, UInt64(config.budget.deadlineMs * 1e6) * UInt64(config.status.watchdogStallDeadlines))
         let service = DaemonService(
             pipeline: pipeline, notifier: SystemdNotifier(environment: environment), logger: logger,
