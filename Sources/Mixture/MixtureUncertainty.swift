@@ -346,7 +346,7 @@ public final class MixtureUncertainty {
                 z = UnsafePointer(w.moeLogits)
                 zStride = t
             }
-            if let kept = moeLogitsOut.baseAddress {
+            if !moeLogitsOut.isEmpty, let kept = moeLogitsOut.baseAddress {
                 for j in 0..<c { (kept + j * pixels + start).update(from: z + j * zStride, count: n) }
             }
             PlaneKernels.argmax(planes: z, stride: zStride, classes: c, count: n, index: prediction)

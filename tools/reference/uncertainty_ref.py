@@ -259,6 +259,8 @@ def run_case(directory):
                             gate=config["gate"], combine=config["combine"],
                             member_sets=tuple(config.get("member_sets", ["stacked", "ensemble"])),
                             routing=config.get("routing"), frame_index=int(config.get("frame_index", 0)))
+        if not config.get("keep_moe_logits", False):
+            maps.pop("moe_logits", None)
     out = os.path.join(directory, "reference")
     os.makedirs(out, exist_ok=True)
     for name, value in maps.items():
