@@ -24,6 +24,13 @@ public struct RunOverrides: Sendable {
     public init() {}
 }
 
+extension SourceSpec {
+    var isReplay: Bool {
+        if case .replay = self { return true }
+        return false
+    }
+}
+
 /// Builds a running daemon from a configuration: finds the model, binds the publisher,
 /// opens the source, and serves until stopped.
 public enum DaemonLauncher {
@@ -209,7 +216,9 @@ public enum DaemonLauncher {
         options.reopenBackoffMaxNanos = UInt64(config.source.reopenBackoffMaxMs) * 1_000_000
         options.stallTimeoutNanos = UInt64(config.source.stallTimeoutMs) * 1_000_000
         options.maxFrames = overrides.maxFrames
-        if case .v4l2 = spec { options.exitAtEndOfStream = false }
+        if case .v4l2 = spec { options.exitAtEndOfStream = false } else {
+            options.lossless = overrides.maxRate || (spec.isReplay && config.source.replaySpeed == 0)
+        }
         let pipeline = Pipeline(options: options, source: initial, reopen: opener, stage: stage, logger: logger)
 
         let summary = "moeseg run: source \(spec), model \(model.manifest.id) \(model.manifest.version) (\(modelDirectory)), "

@@ -67,7 +67,7 @@ public final class DaemonService {
                 notifier.send("WATCHDOG=1")
                 lastWatchdog = now
             }
-            if now &- lastStatus >= statusIntervalNanos {
+            if now &- lastStatus >= statusIntervalNanos, pipeline.status.uptimeSeconds > 0 {
                 lastStatus = now
                 let line = pipeline.status.line
                 notifier.send("STATUS=\(line)")

@@ -50,16 +50,19 @@ public final class FrameMailbox: @unchecked Sendable {
     public var deliveredFrames: UInt64 { locked { delivered } }
 
     /// Producer side: publishes `frame` as the newest and gives back a spare buffer to fill next.
-    /// Returns false once the mailbox is closed (the frame is not published).
+    /// With `waitForRoom` (lossless replay as fast as inference goes) it first waits until the
+    /// consumer took the previous frame, so nothing is dropped. Returns false once the mailbox is
+    /// closed (the frame is not published).
     @discardableResult
-    public func put(_ frame: inout CapturedFrame) -> Bool {
+    public func put(_ frame: inout CapturedFrame, waitForRoom: Bool = false) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        while waitForRoom, full, !closed { pthread_cond_wait(condition, mutex) }
         if closed { return false }
         swap(&slot, &frame)
         if full { dropped += 1 }
         full = true
-        pthread_cond_signal(condition)
+        pthread_cond_broadcast(condition)
         return true
     }
 
@@ -82,7 +85,15 @@ public final class FrameMailbox: @unchecked Sendable {
         swap(&slot, &frame)
         full = false
         delivered += 1
+        pthread_cond_broadcast(condition)
         return true
+    }
+
+    /// Waits until the slot is empty (the consumer took the last frame) or the mailbox is closed.
+    public func waitUntilEmpty() {
+        pthread_mutex_lock(mutex)
+        while full, !closed { pthread_cond_wait(condition, mutex) }
+        pthread_mutex_unlock(mutex)
     }
 
     /// Wakes a waiting consumer and refuses further frames; a frame already in the slot can still be taken.

@@ -25,6 +25,9 @@ public struct PipelineOptions: Sendable {
     public var maxFrames: UInt64?
     /// Treat the end of a recording as the end of the run (else it is an error to reopen from).
     public var exitAtEndOfStream = true
+    /// Hand every frame to inference (the capture thread waits for it): for replays and
+    /// synthetic scenes run as fast as possible, where no frame should be lost.
+    public var lossless = false
 
     /// Options with the given budget and thresholds; the rest as documented above.
     public init(budget: BudgetPolicy, thresholds: OODThresholds) {
@@ -162,6 +165,9 @@ public final class Pipeline: @unchecked Sendable {
                 }
                 continue
             }
+            // Lossless: read the next frame only once inference took the last, so its latency
+            // counts from when it could start, not from a wait in the mailbox.
+            if options.lossless { mailbox.waitUntilEmpty() }
             let result: FrameResult
             do {
                 result = try open.nextFrame(into: &buffer.frame, timeout: .milliseconds(100))
@@ -188,7 +194,7 @@ public final class Pipeline: @unchecked Sendable {
                 lastFrameNanos = now
                 buffer.receivedNanos = now
                 setState(.streaming)
-                mailbox.put(&buffer)
+                mailbox.put(&buffer, waitForRoom: options.lossless)
             case .timeout:
                 if now &- lastFrameNanos > options.stallTimeoutNanos, currentSourceState == .streaming {
                     logger.warning("source \(open.name) stalled: no frame for \((now &- lastFrameNanos) / 1_000_000) ms")
