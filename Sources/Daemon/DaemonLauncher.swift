@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Mixture
+import Recording
 import Scenes
 import Sensors
 import Wire
@@ -28,6 +29,19 @@ extension SourceSpec {
     var isReplay: Bool {
         if case .replay = self { return true }
         return false
+    }
+}
+
+/// What `moeseg record` writes.
+public struct RecordRequest: Sendable {
+    /// The MCAP file.
+    public var path: String
+    /// Also run the mixture and record the published messages.
+    public var withResults: Bool
+
+    public init(path: String, withResults: Bool) {
+        self.path = path
+        self.withResults = withResults
     }
 }
 
@@ -112,7 +126,8 @@ public enum DaemonLauncher {
     /// Runs the daemon until SIGTERM/SIGINT, `maxFrames` or the end of a recording; returns the exit status.
     /// Call `SignalWaiter.blockDaemonSignals()` first, before any other thread exists.
     public static func run(config base: DaemonConfig, configPath: String?, overrides: RunOverrides,
-                           environment: [String: String], executable: String) throws(DaemonError) -> Int32 {
+                           environment: [String: String], executable: String,
+                           record: RecordRequest? = nil) throws(DaemonError) -> Int32 {
         var config = base
         if let source = overrides.source { config.source.spec = source }
         if let model = overrides.modelDirectory { config.model.dir = model }
@@ -136,6 +151,93 @@ public enum DaemonLauncher {
             throw DaemonError.configuration("[budget] cpus: CPU \(cpu) is not available to this process (\(ThreadAffinity.allowedCount) allowed)")
         }
 
+        // Source: replays and synthetic scenes fail fast; a camera may appear later.
+        let opener = sourceOpener(spec: spec, config: config, maxRate: overrides.maxRate, exitAtEnd: overrides.exitAtEnd)
+        var initial: FrameSource?
+        do {
+            initial = try opener()
+        } catch {
+            if case .v4l2 = spec {
+                logger.warning("source \(spec) not available yet: \(error); retrying with backoff")
+            } else {
+                throw DaemonError.source("\(error)")
+            }
+        }
+
+        var mixture: (stage: MixtureStage, maps: Set<UncertaintyMap>, essential: Set<UncertaintyMap>, summary: String)?
+        if record == nil || record?.withResults == true {
+            do {
+                mixture = try makeMixtureStage(config: config, environment: environment, executable: executable)
+            } catch {
+                initial?.close()
+                throw error
+            }
+        }
+        let stage: FrameStage
+        var recording: RecordingStage?
+        if let record {
+            let writer: FrameRecordingWriter
+            do { writer = try FrameRecordingWriter(path: record.path) } catch {
+                initial?.close()
+                throw DaemonError.system("cannot write \(record.path): \(error)")
+            }
+            let domain: String
+            if case let .synthetic(d) = spec { domain = d.rawValue } else { domain = "camera" }
+            try? writer.addRecordingInfo(RecordingInfo(domain: domain, generatorVersion: "moeseg record",
+                                                       extra: ["source": spec.description]))
+            if let mixture {
+                mixture.stage.recorder = ResultRecorder(writer: writer, stream: config.publish.stream)
+            }
+            let stageLogger = logger
+            let recorder = RecordingStage(writer: writer, inner: mixture?.stage) { stageLogger.error("\($0)") }
+            recording = recorder
+            stage = recorder
+        } else {
+            stage = mixture!.stage
+        }
+        let maps = mixture?.maps ?? []
+        let essential = mixture?.essential ?? []
+        let routingSamples = config.model.routingSamples
+
+        var options = PipelineOptions(
+            budget: BudgetPolicy(deadlineNanos: UInt64(config.budget.deadlineMs * 1e6), degradeAfter: config.budget.degradeAfter,
+                                 recoverAfter: config.budget.recoverAfter, recoverFraction: config.budget.recoverFraction,
+                                 maxStride: config.budget.maxFrameStride,
+                                 hasRoutingSamples: routingSamples > 0 && !maps.isDisjoint(with: [.routingPE, .routingMI]),
+                                 hasOptionalMaps: !maps.subtracting(essential).isEmpty),
+            thresholds: config.ood.thresholds)
+        options.cpus = config.budget.cpus
+        options.enterFrames = config.ood.enterFrames
+        options.exitFrames = config.ood.exitFrames
+        options.statusIntervalNanos = UInt64(config.status.intervalMs) * 1_000_000
+        options.reopenBackoffNanos = UInt64(config.source.reopenBackoffMs) * 1_000_000
+        options.reopenBackoffMaxNanos = UInt64(config.source.reopenBackoffMaxMs) * 1_000_000
+        options.stallTimeoutNanos = UInt64(config.source.stallTimeoutMs) * 1_000_000
+        options.maxFrames = overrides.maxFrames
+        if case .v4l2 = spec { options.exitAtEndOfStream = false } else {
+            options.lossless = overrides.maxRate || (spec.isReplay && config.source.replaySpeed == 0)
+        }
+        let pipeline = Pipeline(options: options, source: initial, reopen: opener, stage: stage, logger: logger)
+
+        let what = record.map { "moeseg record to \($0.path)" } ?? "moeseg run"
+        logger.info("\(what): source \(spec)\(mixture.map { ", " + $0.summary } ?? ""), deadline \(config.budget.deadlineMs) ms")
+        let stall = max(1_000_000_000, UInt64(config.budget.deadlineMs * 1e6) * UInt64(config.status.watchdogStallDeadlines))
+        let service = DaemonService(
+            pipeline: pipeline, notifier: SystemdNotifier(environment: environment), logger: logger,
+            statusIntervalNanos: options.statusIntervalNanos, watchdogStallNanos: stall, statusLine: overrides.statusLine,
+            reloadThresholds: {
+                let fresh = try loadConfig(path: configPath)
+                return fresh.ood.thresholds
+            })
+        let status = try service.run()
+        if let failure = recording?.failure { throw DaemonError.system("recording \(record?.path ?? ""): \(failure)") }
+        if let recording { logger.info("recorded \(recording.framesWritten) frames to \(record?.path ?? "")") }
+        return status
+    }
+
+    /// Loads the model, binds the publisher and joins them in a stage.
+    static func makeMixtureStage(config: DaemonConfig, environment: [String: String], executable: String) throws(DaemonError)
+        -> (stage: MixtureStage, maps: Set<UncertaintyMap>, essential: Set<UncertaintyMap>, summary: String) {
         // Model.
         let modelDirectory = try resolveModelDirectory(configured: config.model.dir, environment: environment, executable: executable)
         let model: MixtureModel
@@ -153,19 +255,6 @@ public enum DaemonLauncher {
                 parallelExperts: config.model.threads > 1))
         } catch {
             throw DaemonError.model("\(modelDirectory): \(error)")
-        }
-
-        // Source: replays and synthetic scenes fail fast; a camera may appear later.
-        let opener = sourceOpener(spec: spec, config: config, maxRate: overrides.maxRate, exitAtEnd: overrides.exitAtEnd)
-        var initial: FrameSource?
-        do {
-            initial = try opener()
-        } catch {
-            if case .v4l2 = spec {
-                logger.warning("source \(spec) not available yet: \(error); retrying with backoff")
-            } else {
-                throw DaemonError.source("\(error)")
-            }
         }
 
         // Publisher.
@@ -193,7 +282,6 @@ public enum DaemonLauncher {
                                       meta: MixtureStage.meta(model: model, thresholds: config.ood.thresholds,
                                                               enterFrames: config.ood.enterFrames, exitFrames: config.ood.exitFrames))
         } catch {
-            initial?.close()
             throw DaemonError.publishing("cannot publish on \(endpoint): \(error)")
         }
         let stage = MixtureStage(runner: runner, publisher: publisher,
@@ -201,38 +289,9 @@ public enum DaemonLauncher {
                                  routingSamples: routingSamples, thresholds: config.ood.thresholds,
                                  enterFrames: config.ood.enterFrames, exitFrames: config.ood.exitFrames)
 
-        var options = PipelineOptions(
-            budget: BudgetPolicy(deadlineNanos: UInt64(config.budget.deadlineMs * 1e6), degradeAfter: config.budget.degradeAfter,
-                                 recoverAfter: config.budget.recoverAfter, recoverFraction: config.budget.recoverFraction,
-                                 maxStride: config.budget.maxFrameStride,
-                                 hasRoutingSamples: routingSamples > 0 && !maps.isDisjoint(with: [.routingPE, .routingMI]),
-                                 hasOptionalMaps: !maps.subtracting(essential).isEmpty),
-            thresholds: config.ood.thresholds)
-        options.cpus = config.budget.cpus
-        options.enterFrames = config.ood.enterFrames
-        options.exitFrames = config.ood.exitFrames
-        options.statusIntervalNanos = UInt64(config.status.intervalMs) * 1_000_000
-        options.reopenBackoffNanos = UInt64(config.source.reopenBackoffMs) * 1_000_000
-        options.reopenBackoffMaxNanos = UInt64(config.source.reopenBackoffMaxMs) * 1_000_000
-        options.stallTimeoutNanos = UInt64(config.source.stallTimeoutMs) * 1_000_000
-        options.maxFrames = overrides.maxFrames
-        if case .v4l2 = spec { options.exitAtEndOfStream = false } else {
-            options.lossless = overrides.maxRate || (spec.isReplay && config.source.replaySpeed == 0)
-        }
-        let pipeline = Pipeline(options: options, source: initial, reopen: opener, stage: stage, logger: logger)
-
-        let summary = "moeseg run: source \(spec), model \(model.manifest.id) \(model.manifest.version) (\(modelDirectory)), "
-            + "publishing \(config.publish.stream)/* on \(publisher.boundEndpoint), deadline \(config.budget.deadlineMs) ms, "
+        let summary = "model \(model.manifest.id) \(model.manifest.version) (\(modelDirectory)), "
+            + "publishing \(config.publish.stream)/* on \(publisher.boundEndpoint), "
             + "maps \(maps.map(\.rawValue).sorted().joined(separator: ","))"
-        logger.info("\(summary)")
-        let stall = max(1_000_000_000, UInt64(config.budget.deadlineMs * 1e6) * UInt64(config.status.watchdogStallDeadlines))
-        let service = DaemonService(
-            pipeline: pipeline, notifier: SystemdNotifier(environment: environment), logger: logger,
-            statusIntervalNanos: options.statusIntervalNanos, watchdogStallNanos: stall, statusLine: overrides.statusLine,
-            reloadThresholds: {
-                let fresh = try loadConfig(path: configPath)
-                return fresh.ood.thresholds
-            })
-        return try service.run()
+        return (stage, maps, essential.intersection(maps), summary)
     }
 }

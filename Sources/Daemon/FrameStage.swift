@@ -36,6 +36,15 @@ public struct FrameTiming: Sendable {
     public var inferenceEndNanos: UInt64
 }
 
+extension FrameTiming {
+    /// Wall-clock capture time of a frame: its own stamp for live frames; for replayed frames
+    /// (whose stamps are recorded times) the moment the pipeline received it.
+    public func captureRealtime(of frame: Frame) -> UInt64 {
+        guard frame.isReplayed else { return frame.realtimeNanos }
+        return realtimeNow() &- (monotonicNow() &- receivedNanos)
+    }
+}
+
 /// One status report (published every interval, sent to systemd as STATUS=, shown by --status-line).
 public struct PipelineStatus: Sendable, Equatable {
     /// Frames published per second over the last interval.

@@ -25,7 +25,10 @@ public final class MixtureStage: FrameStage {
     private var publishedMaps: [UncertaintyMap] = []
     private var header = Moeseg_V1_Header()
     private var verdictMessage = Moeseg_V1_OodVerdict()
-    /// Sees every message after it was published (the recorder); nil when not recording.
+    /// Also writes every published message to a recording (`moeseg record --with-results`).
+    public var recorder: ResultRecorder? {
+        didSet { recorder?.record(.meta, publisher.currentMeta, logTime: realtimeNow()) }
+    }
 
     /// A stage over a loaded runner and a bound publisher; sends meta with `thresholds`.
     public init(runner: MixtureRunner, publisher: Publisher, maps: MapSelection, routingSamples: Int,
@@ -101,6 +104,7 @@ public final class MixtureStage: FrameStage {
 
     public func publish(frame: Frame, timing: FrameTiming, verdict: OODVerdict, step: BudgetStep) {
         guard let result = last else { return }
+        let logTime = recorder == nil ? 0 : timing.captureRealtime(of: frame)
         header.sequence = timing.sequence
         header.sourceSequence = frame.sequence
         header.captureMonotonicNs = Int64(bitPattern: frame.isReplayed ? timing.receivedNanos : frame.monotonicNanos)
@@ -113,9 +117,15 @@ public final class MixtureStage: FrameStage {
         header.latency.uncertaintyUs = Self.micros(t.uncertainty)
         header.latency.totalUs = UInt32(clamping: (monotonicNow() &- timing.receivedNanos) / 1000)
         publisher.publishSegmentation(header: header, classIds: result.prediction, width: result.width, height: result.height)
+        recorder?.segmentation(header: header, classIds: result.prediction, width: result.width, height: result.height,
+                               logTime: logTime)
         for map in publishedMaps {
             guard let values = result.map(map) else { continue }
             publisher.publishMap(header: header, name: map.rawValue, values: values, width: result.width, height: result.height)
+            if let recorder, let quantization = publisher.quantization(of: map.rawValue) {
+                recorder.map(header: header, name: map.rawValue, values: values, width: result.width, height: result.height,
+                             quantization: quantization, logTime: logTime)
+            }
         }
         verdictMessage.header = header
         for (index, (_, score)) in oodScoreNames.enumerated() {
@@ -131,6 +141,7 @@ public final class MixtureStage: FrameStage {
         verdictMessage.ood = verdict.isOOD
         verdictMessage.changed = verdict.changed
         publisher.publishVerdict(verdictMessage)
+        recorder?.record(.verdict, verdictMessage, logTime: logTime)
     }
 
     public func publish(status: PipelineStatus) {
@@ -156,11 +167,13 @@ public final class MixtureStage: FrameStage {
         message.sourceDetail = status.sourceState.description
         message.uptimeS = status.uptimeSeconds
         publisher.publishStatus(message)
+        recorder?.record(.status, message, logTime: realtimeNow())
     }
 
     public func thresholdsChanged(_ thresholds: OODThresholds) {
         meta = Self.meta(model: runner.model, thresholds: thresholds, enterFrames: enterFrames, exitFrames: exitFrames)
         publisher.updateMeta(meta)
+        recorder?.record(.meta, publisher.currentMeta, logTime: realtimeNow())
     }
 
     public func service() {
