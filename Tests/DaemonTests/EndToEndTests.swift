@@ -101,7 +101,8 @@ struct EndToEndTests {
         try "[budget]\ndeadline_ms = -5\n[camera]\n".write(toFile: config, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
             (["run", "--source", "camera:0"], "invalid source \"camera:0\""),
-            (["run", "--source", "replay:/nonexistent.mcap", "--model", directory.path], "moe.toml"),
+            (["run", "--source", "replay:/nonexistent.mcap"], "/nonexistent.mcap: cannot open"),
+            (["run", "--source", "synthetic:urban", "--model", directory.path], "moe.toml"),
             (["run", "--config", config], "config \(config): [budget] deadline_ms: must be in (0, 60000]"),
             (["run", "--config", directory.appendingPathComponent("missing.toml").path], "cannot read config file"),
             (["run", "--stream", "a/b"], "--stream"),

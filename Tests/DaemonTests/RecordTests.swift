@@ -53,6 +53,6 @@ struct RecordTests {
         ], environment: ["MOESEG_MODEL_DIR": "/nonexistent"])
         #expect(status == 0, "\(err)")
         let (_, replayOut, _) = try DaemonFixtures.runToEnd(try DaemonFixtures.moeseg(), ["inspect", out])
-        #expect(replayOut.contains("/camera/image  12 msgs"), "\(replayOut)")
+        #expect(replayOut.contains("/camera/image   12 msgs") && replayOut.contains("/camera/labels  12 msgs"), "\(replayOut)")
     }
 }
