@@ -35,6 +35,7 @@ public final class DaemonService {
         var lastStatus = monotonicNow()
         var lastWatchdog: UInt64 = 0
         var stopSignal: Int32?
+        var statusCount = 0
         let watchdogPeriod = notifier.watchdogNanos.map { $0 / 2 }
         while !pipeline.isFinished {
             let wait = min(watchdogPeriod.map { max($0 / 4, 10_000_000) } ?? 100_000_000, 100_000_000)
@@ -73,6 +74,9 @@ public final class DaemonService {
                 notifier.send("STATUS=\(line)")
                 if statusLine { Self.showStatusLine(line) }
                 logger.debug("status: \(line)")
+                statusCount += 1
+                // The journal gets a status line every minute at info; every interval at debug.
+                if statusCount % 60 == 0 { logger.info("status: \(line)") }
             }
         }
         let stopStart = monotonicNow()

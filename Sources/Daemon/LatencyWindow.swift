@@ -42,3 +42,39 @@ public struct LatencyWindow: Sendable {
     /// Starts a new interval.
     public mutating func reset() { count = 0 }
 }
+
+/// Latencies of a whole run in fixed 20 µs buckets up to 2 s (allocated once): exact enough
+/// percentiles over millions of frames without keeping them.
+public struct LatencyHistogram: Sendable {
+    /// Bucket width in nanoseconds.
+    public static let bucketNanos: UInt64 = 20_000
+    private var buckets: [UInt32]
+    private var overflow: UInt64 = 0
+    /// Frames recorded.
+    public private(set) var count: UInt64 = 0
+
+    /// An empty histogram.
+    public init() {
+        buckets = [UInt32](repeating: 0, count: 100_000)
+    }
+
+    /// Records one latency.
+    public mutating func record(_ nanos: UInt64) {
+        let index = Int(nanos / Self.bucketNanos)
+        if index < buckets.count { buckets[index] &+= 1 } else { overflow += 1 }
+        count += 1
+    }
+
+    /// The upper edge of the bucket holding the q-quantile, in nanoseconds (0 when empty; the
+    /// histogram's range when the quantile overflowed it).
+    public func percentile(_ q: Double) -> UInt64 {
+        guard count > 0 else { return 0 }
+        let rank = UInt64((q * Double(count)).rounded(.up))
+        var seen: UInt64 = 0
+        for (index, n) in buckets.enumerated() {
+            seen += UInt64(n)
+            if seen >= max(1, rank) { return UInt64(index + 1) * Self.bucketNanos }
+        }
+        return UInt64(buckets.count) * Self.bucketNanos
+    }
+}

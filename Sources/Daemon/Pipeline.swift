@@ -237,6 +237,7 @@ public final class Pipeline: @unchecked Sendable {
             return
         }
         var window = LatencyWindow()
+        var histogram = LatencyHistogram()
         var sequence: UInt64 = 0
         var skipped: UInt64 = 0
         var errors: UInt64 = 0
@@ -325,6 +326,7 @@ public final class Pipeline: @unchecked Sendable {
                 ? work.frame.monotonicNanos : work.receivedNanos
             let latency = now &- origin
             window.record(latency)
+            histogram.record(latency)
             if let step = budget.record(latencyNanos: latency) {
                 stage.apply(step: step)
                 logger.notice("budget: mode \(step) (frame latency \(latency / 1_000_000) ms, deadline \(options.budget.deadlineNanos / 1_000_000) ms)")
@@ -338,6 +340,13 @@ public final class Pipeline: @unchecked Sendable {
             }
         }
         report(now: monotonicNow())
+        let runSeconds = Double(monotonicNow() &- startNanos) / 1e9
+        let summary = "run: \(sequence) frames in \(String(format1: runSeconds)) s (\(String(format1: runSeconds > 0 ? Double(sequence) / runSeconds : 0)) fps), "
+            + "latency p50/p90/p99/max-bucket \(String(format1: Double(histogram.percentile(0.5)) / 1e6))/"
+            + "\(String(format1: Double(histogram.percentile(0.9)) / 1e6))/\(String(format1: Double(histogram.percentile(0.99)) / 1e6))/"
+            + "\(String(format1: Double(histogram.percentile(1.0)) / 1e6)) ms, deadline misses \(budget.deadlineMisses), "
+            + "dropped \(mailbox.droppedFrames + sourceGaps.load(ordering: .relaxed)), skipped \(skipped), errors \(errors)"
+        logger.info("\(summary)")
         requestStop()
         finishInference()
     }
