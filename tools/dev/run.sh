@@ -29,15 +29,18 @@ trap 'kill -TERM $pid 2>/dev/null || true' EXIT
 sleep 1.5
 echo "\$ tools/client/check_stream.py --endpoint $endpoint   (what a planner receives)"
 .venv/bin/python tools/client/check_stream.py --endpoint "$endpoint" --count 100000 --timeout "$((seconds - 2))" \
-  --expect-topics seg,unc,ood,status,meta --meta-within-ms 100 | .venv/bin/python -c '
+  --expect-topics seg,unc,ood,status,meta --meta-within-ms 100 > out/stream.json || true
+.venv/bin/python - out/stream.json <<'PY'
 import json, sys
-r = json.load(sys.stdin)
-print(f"  {r[\"messages\"]} messages: " + ", ".join(f"{k} {v}" for k, v in sorted(r["topics"].items())))
-print(f"  segmentation {r[\"seg\"][\"shape\"]} classes {r[\"seg\"][\"classes\"]}; meta after {r[\"meta_ms\"]:.0f} ms")
+r = json.load(open(sys.argv[1]))
+print(f"  {r['messages']} messages: " + ", ".join(f"{k} {v}" for k, v in sorted(r["topics"].items())))
+if r["seg"]:
+    print(f"  segmentation {r['seg']['shape']} classes {r['seg']['classes']}; meta {r['meta_ms']:.0f} ms after connecting")
 for name, m in sorted(r["maps"].items()):
-    print(f"  map {name:13s} {m[\"shape\"]} {m[\"encoding\"]:24s} mean {m[\"mean\"]:.3f} max {m[\"max\"]:.3f}")
+    print(f"  map {name:13s} {m['shape']} {m['encoding']:24s} mean {m['mean']:.3f} max {m['max']:.3f}")
 errors = [e for e in r["errors"] if not e.startswith("received")]  # it listens for a fixed time
-print("  errors: " + ("none" if not errors else "; ".join(errors)))'
+print("  errors: " + ("none" if not errors else "; ".join(errors)))
+PY
 kill -TERM $pid
 wait $pid && status=0 || status=$?
 trap - EXIT
