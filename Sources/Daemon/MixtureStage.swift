@@ -97,6 +97,7 @@ public final class MixtureStage: FrameStage {
     }
 
     public func infer(_ frame: Frame) throws -> FrameScores {
+        last = nil
         let result = try runner.process(frame: frame)
         last = result
         return result.scores
@@ -141,6 +142,10 @@ public final class MixtureStage: FrameStage {
         verdictMessage.ood = verdict.isOOD
         verdictMessage.changed = verdict.changed
         publisher.publishVerdict(verdictMessage)
+        // Drop the result before the next frame: it shares the runner's StageTimings storage, which
+        // the expert workers write concurrently during `process`; a second reference there would make
+        // each worker copy the array at once (a data race that corrupted the heap, seen here).
+        last = nil
         recorder?.record(.verdict, verdictMessage, logTime: logTime)
     }
 
