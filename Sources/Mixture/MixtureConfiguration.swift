@@ -31,17 +31,28 @@ public enum MemberSet: String, Sendable, CaseIterable {
 
 /// Gumbel routing samples for routing PE and MI (UNCERTAINTY.md §3).
 public struct RoutingSampling: Sendable, Equatable {
+    /// How the temperature enters a routing sample (see docs/uncertainty.md §3).
+    public enum Form: String, Sendable, CaseIterable {
+        /// g = softmax(a + T·G): T scales the noise; T → 0 gives g = softmax(a), routing MI → 0.
+        case scaledNoise = "scaled_noise"
+        /// g = softmax((a + G)/T), the design card's formula; T → 0 is Gumbel-max (hard) routing.
+        case tempered
+    }
+
     /// K, the number of routing samples per frame; 0 disables routing maps.
     public var samples: Int
-    /// T ≥ 0; T = 0 is the hard limit (one-hot at the argmax of a + Gumbel noise).
+    /// T ≥ 0 (for `.tempered`, T = 0 is the hard limit: one-hot at the argmax of a + G).
     public var temperature: Double
     /// Seed of the sample stream; with the frame index it fixes every sample.
     public var seed: UInt64
+    /// Where T enters; the forms agree at T = 1.
+    public var form: Form
 
-    public init(samples: Int, temperature: Double, seed: UInt64) {
+    public init(samples: Int, temperature: Double, seed: UInt64, form: Form = .scaledNoise) {
         self.samples = samples
         self.temperature = temperature
         self.seed = seed
+        self.form = form
     }
 
     /// Routing off.
@@ -54,13 +65,17 @@ public struct MixtureConfiguration: Sendable, Equatable {
     public var combine: CombineRule
     public var memberSets: Set<MemberSet>
     public var routing: RoutingSampling
+    /// Keep z_moe (C×H×W) as an output (logits rule only); off by default as it costs a C-plane write.
+    public var keepsMixedLogits: Bool
 
     public init(gate: GateKind, combine: CombineRule = .logits,
-                memberSets: Set<MemberSet> = [.stacked, .ensemble], routing: RoutingSampling = .disabled) {
+                memberSets: Set<MemberSet> = [.stacked, .ensemble], routing: RoutingSampling = .disabled,
+                keepsMixedLogits: Bool = false) {
         self.gate = gate
         self.combine = combine
         self.memberSets = memberSets
         self.routing = routing
+        self.keepsMixedLogits = keepsMixedLogits
     }
 
     /// Most routing samples accepted; each costs one recombination of the expert logits.

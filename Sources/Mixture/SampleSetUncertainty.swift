@@ -16,6 +16,7 @@ public final class SampleSetUncertainty {
     private let meanOut: UnsafeMutableBufferPointer<Float>
     private let predictionOut: UnsafeMutableBufferPointer<Int32>
     private let entropyOut, informationOut: UnsafeMutableBufferPointer<Float>
+    private let samplePlanes: UnsafeMutablePointer<UnsafePointer<Float>>
 
     /// Sets up for S ≥ 1 members of C ≥ 2 classes over an H×W frame.
     public init(samples: Int, classes: Int, height: Int, width: Int) throws {
@@ -37,7 +38,11 @@ public final class SampleSetUncertainty {
         predictionOut = arena.int32s(pixels)
         entropyOut = arena.floats(pixels)
         informationOut = arena.floats(pixels)
+        samplePlanes = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: samples)
+        samplePlanes.initialize(repeating: UnsafePointer(meanOut.baseAddress!), count: samples)
     }
+
+    deinit { samplePlanes.deallocate() }
 
     /// p̄ as C planes of H×W.
     public var mean: UnsafeBufferPointer<Float> { UnsafeBufferPointer(meanOut) }
@@ -54,15 +59,26 @@ public final class SampleSetUncertainty {
         guard sampleLogits.count == expected, let logits = sampleLogits.baseAddress else {
             throw MixtureError.bufferSize(name: "sample logits", expected: expected, actual: sampleLogits.count)
         }
+        for i in 0..<samples { samplePlanes[i] = logits + i * classes * pixels }
+        compute()
+    }
+
+    /// Sets member `sample`'s C×H×W logits for the next `compute()`; members may live anywhere.
+    public func setSampleLogits(_ sample: Int, _ planes: UnsafePointer<Float>) {
+        samplePlanes[sample] = planes
+    }
+
+    /// Computes the maps from the member logits given with `setSampleLogits`.
+    public func compute() {
         var start = 0
         while start < pixels {
             let count = min(tile, pixels - start)
-            processTile(logits + start, start: start, count: count)
+            processTile(start: start, count: count)
             start += count
         }
     }
 
-    private func processTile(_ logits: UnsafePointer<Float>, start: Int, count n: Int) {
+    private func processTile(start: Int, count n: Int) {
         let c = classes, t = tile
         let scratch = PlaneKernels.SoftmaxScratch(maximum: rowMaximum, sum: rowSum, dot: rowDot)
         let mean = meanOut.baseAddress! + start
@@ -70,7 +86,7 @@ public final class SampleSetUncertainty {
         for j in 0..<c { (mean + j * pixels).update(repeating: 0, count: n) }
         members.update(repeating: 0, count: n)
         for s in 0..<samples {
-            PlaneKernels.softmaxEntropy(logits: logits + s * c * pixels, logitStride: pixels, classes: c, count: n,
+            PlaneKernels.softmaxEntropy(logits: samplePlanes[s] + start, logitStride: pixels, classes: c, count: n,
                                         probabilities: sampleProbabilities, probabilityStride: t,
                                         entropy: sampleEntropy, scratch: scratch)
             for j in 0..<c { PlaneKernels.add(sampleProbabilities + j * t, into: mean + j * pixels, count: n) }

@@ -94,7 +94,8 @@ enum PythonReference {
                 "routing": ["samples": configuration.routing.samples,
                             "temperature": configuration.routing.temperature,
                             // Decimal strings: JSON readers may turn integers above 2^53 into doubles.
-                            "seed": String(configuration.routing.seed)],
+                            "seed": String(configuration.routing.seed),
+                            "form": configuration.routing.form.rawValue],
                 "frame_index": String(frameIndex),
             ]
         case let .samples(count, classes, height, width):

@@ -38,9 +38,9 @@ import Testing
                 for gate in GateKind.allCases {
                     for combine in CombineRule.allCases {
                         index += 1
-                        // Alternate soft and hard routing, and moderate and very peaked logits.
+                        // Alternate soft and hard routing, both routing forms, and moderate and very peaked logits.
                         let routing = RoutingSampling(samples: 3 + Int(index % 4), temperature: index % 3 == 0 ? 0 : 0.7,
-                                                      seed: 1000 + index)
+                                                      seed: 1000 + index, form: index % 2 == 0 ? .tempered : .scaledNoise)
                         built.append(try Self.mixtureCase("e\(experts)-c\(classes)-\(gate.rawValue)-\(combine.rawValue)",
                                                           experts: experts, classes: classes, gate: gate, combine: combine,
                                                           routing: routing, frameIndex: index * 7,

@@ -25,14 +25,15 @@ import Testing
     }
 
     /// A classwise mixture whose routing maps depend on the samples drawn.
-    static func mixture(samples: Int = 8, temperature: Double, seed: UInt64, gate: [Float]? = nil) throws
+    static func mixture(samples: Int = 8, temperature: Double, seed: UInt64, gate: [Float]? = nil,
+                        form: RoutingSampling.Form = .scaledNoise) throws
         -> (MixtureUncertainty, [Float], [Float]) {
         let geometry = try MixtureGeometry(experts: 3, classes: 5, height: 4, width: 6)
         var random = TestRandom(seed: 31)
         let logits = random.normals(geometry.expertLogitCount, sigma: 3)
         let gateLogits = gate ?? random.normals(3 * 5, sigma: 0.5)
         let configuration = MixtureConfiguration(gate: gate?.count == 3 ? .simple : .classwise,
-                                                 routing: RoutingSampling(samples: samples, temperature: temperature, seed: seed))
+                                                 routing: RoutingSampling(samples: samples, temperature: temperature, seed: seed, form: form))
         return (try MixtureUncertainty(geometry: geometry, configuration: configuration), logits, gateLogits)
     }
 
@@ -65,10 +66,30 @@ import Testing
         }
     }
 
+    @Test func scaledNoiseCollapsesOntoTheGateAsTemperatureFalls() throws {
+        // Default form softmax(a + T·G): T = 0 gives g itself for every sample, so MI = 0,
+        // and MI shrinks monotonically with T.
+        let (zero, z, a) = try Self.mixture(temperature: 0, seed: 3)
+        let zeroRun = try Self.run(zero, z, a, frame: 9)
+        #expect(zeroRun.mi.allSatisfy { $0 <= 1e-6 })
+        var previous = Float.infinity
+        for t in [2.0, 0.5, 0.1, 0.01] {
+            let (m, _, _) = try Self.mixture(temperature: t, seed: 3)
+            let mean = try Self.run(m, z, a, frame: 9).mi.reduce(0, +)
+            #expect(mean < previous, "routing MI must fall with T (T = \(t))")
+            previous = mean
+        }
+        // At T = 1 the two forms are the same formula.
+        let (one, _, _) = try Self.mixture(temperature: 1, seed: 3)
+        let (card, _, _) = try Self.mixture(temperature: 1, seed: 3, form: .tempered)
+        let a1 = try Self.run(one, z, a, frame: 9), b1 = try Self.run(card, z, a, frame: 9)
+        #expect(zip(a1.gates, b1.gates).allSatisfy { abs($0 - $1) <= 1e-6 })
+    }
+
     @Test func temperatureLimits() throws {
         // T → 0: samples tend to the one-hot Gumbel-max draws that T = 0 takes exactly.
-        let (hard, z, a) = try Self.mixture(temperature: 0, seed: 3)
-        let (cold, _, _) = try Self.mixture(temperature: 1e-4, seed: 3)
+        let (hard, z, a) = try Self.mixture(temperature: 0, seed: 3, form: .tempered)
+        let (cold, _, _) = try Self.mixture(temperature: 1e-4, seed: 3, form: .tempered)
         let hardRun = try Self.run(hard, z, a, frame: 9)
         let coldRun = try Self.run(cold, z, a, frame: 9)
         #expect(hardRun.gates.allSatisfy { $0 == 0 || $0 == 1 })
@@ -79,12 +100,12 @@ import Testing
         #expect((hardRun.mi.max() ?? 0) > 0.01)
 
         // T → ∞: every sample tends to uniform routing, the samples agree, MI → 0.
-        let (hot, _, _) = try Self.mixture(temperature: 1e6, seed: 3)
+        let (hot, _, _) = try Self.mixture(temperature: 1e6, seed: 3, form: .tempered)
         #expect((try Self.run(hot, z, a, frame: 9).mi.max() ?? 1) <= 1e-6)
 
         // A decisive simple gate: every hard sample routes to expert 0, so routing MI = 0 and
         // routing PE is expert 0's PE.
-        let (decisive, _, _) = try Self.mixture(temperature: 0, seed: 3, gate: [40, 0, 0])
+        let (decisive, _, _) = try Self.mixture(temperature: 0, seed: 3, gate: [40, 0, 0], form: .tempered)
         let decisiveRun = try Self.run(decisive, z, [40, 0, 0], frame: 9)
         #expect(decisiveRun.mi.allSatisfy { $0 <= 1e-6 })
         #expect(decisiveRun.gates.enumerated().allSatisfy { $0.element == ($0.offset % 3 == 0 ? 1 : 0) })

@@ -150,21 +150,40 @@ def routing_samples_are_reproducible_and_distinct():
 
 
 @check
-def routing_temperature_limits():
+def routing_temperature_limits_tempered():
+    """The design card's form softmax((a + G)/T)."""
     rng = np.random.default_rng(6)
     z, a = random_case(rng, 3, 12, "simple")
-    hard = ref.mixture_maps(z, a, routing={"samples": 16, "temperature": 0.0, "seed": 2})
-    near = ref.mixture_maps(z, a, routing={"samples": 16, "temperature": 1e-4, "seed": 2})
+    tempered = {"seed": 2, "samples": 16, "form": "tempered"}
+    hard = ref.mixture_maps(z, a, routing=dict(tempered, temperature=0.0))
+    near = ref.mixture_maps(z, a, routing=dict(tempered, temperature=1e-4))
     # T -> 0: samples become one-hot Gumbel-max draws (the T = 0 rule), not g itself.
     assert np.all(np.isin(hard["routing_gates"], [0.0, 1.0]))
     assert close(near["routing_gates"], hard["routing_gates"], 1e-6)
     assert close(near["routing_mi"], hard["routing_mi"], 1e-6)
     # T -> infinity: every sample tends to uniform routing, so they agree and MI -> 0.
-    flat = ref.mixture_maps(z, a, routing={"samples": 16, "temperature": 1e6, "seed": 2})
+    flat = ref.mixture_maps(z, a, routing=dict(tempered, temperature=1e6))
     assert np.max(flat["routing_mi"]) < 1e-6
     # A decisive gate routes every hard sample to the same expert: routing MI = 0.
-    decisive = ref.mixture_maps(z, np.array([40.0, 0.0, 0.0]), routing={"samples": 16, "temperature": 0.0, "seed": 2})
+    decisive = ref.mixture_maps(z, np.array([40.0, 0.0, 0.0]), routing=dict(tempered, temperature=0.0))
     assert close(decisive["routing_mi"], 0)
+
+
+@check
+def routing_temperature_limits_scaled_noise():
+    """The default form softmax(a + T G): T scales the noise, so T -> 0 collapses every sample onto g."""
+    rng = np.random.default_rng(6)
+    z, a = random_case(rng, 3, 12, "simple")
+    g = ref.gate_weights(a)
+    zero = ref.mixture_maps(z, a, routing={"samples": 16, "temperature": 0.0, "seed": 2})
+    assert close(zero["routing_gates"], np.broadcast_to(g, zero["routing_gates"].shape), 1e-12)
+    assert np.max(zero["routing_mi"]) < 1e-12
+    mis = [np.mean(ref.mixture_maps(z, a, routing={"samples": 16, "temperature": t, "seed": 2})["routing_mi"])
+           for t in (2.0, 0.5, 0.1, 0.01, 0.001)]
+    assert mis[0] > 1e-3 and all(x > y for x, y in zip(mis, mis[1:])) and mis[-1] < 1e-6, mis
+    one = ref.mixture_maps(z, a, routing={"samples": 16, "temperature": 1.0, "seed": 2})
+    card = ref.mixture_maps(z, a, routing={"samples": 16, "temperature": 1.0, "seed": 2, "form": "tempered"})
+    assert close(one["routing_gates"], card["routing_gates"], 1e-12)  # the forms agree at T = 1
 
 
 @check

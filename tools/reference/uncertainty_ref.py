@@ -16,15 +16,18 @@ Routing sample generator (must match the Swift side exactly):
   * xoshiro256** 1.0 produces one 64-bit word per draw; u = ((word >> 11) + 0.5) * 2^-53
     is uniform on (0, 1) open; Gumbel = -ln(-ln u) in float64 (C library log).
   * Draw order: for k in samples, for e in experts, for c in gate columns (1 for simple).
-  * g^(k)[:, c] = softmax((a[:, c] + G[:, c]) / T) over experts; T = 0 means one-hot at
-    the first maximum of a[:, c] + G[:, c].
+  * form "scaled_noise" (the default): g^(k)[:, c] = softmax(a[:, c] + T * G[:, c]) over
+    experts; T = 0 gives softmax(a) for every sample, so routing MI -> 0 as T -> 0.
+  * form "tempered" (the design card's formula): g^(k)[:, c] = softmax((a[:, c] + G[:, c]) / T);
+    T = 0 means one-hot at the first maximum of a[:, c] + G[:, c] (Gumbel-max).
 
 CLI:
   uncertainty_ref.py CASE_DIR [CASE_DIR ...]
 Each CASE_DIR holds config.json and its arrays, as .npy files or in one inputs.npz:
   mixture: expert_logits.npy (E,C,H,W) and gate_logits.npy (E,) or (E,C), config keys
            "gate" ("simple"|"classwise"), "combine" ("logits"|"probabilities"),
-           "member_sets" (list), "routing": {"samples", "temperature", "seed"}, "frame_index"
+           "member_sets" (list), "routing": {"samples", "temperature", "seed",
+           "form" ("scaled_noise" default | "tempered")}, "frame_index"
            (seed and frame_index may be decimal strings, so 64-bit values survive JSON)
   samples: config "kind": "samples" and sample_logits.npy (S,C,H,W)
 and gets CASE_DIR/reference/<map>.npy (float64) for every map.
@@ -87,7 +90,7 @@ class Xoshiro256StarStar:
         return -math.log(-math.log(u))
 
 
-def routing_gate_samples(gate_logits, samples, temperature, seed, frame_index):
+def routing_gate_samples(gate_logits, samples, temperature, seed, frame_index, form="scaled_noise"):
     """K gate samples, shaped like gate_logits with a leading K axis."""
     a = np.asarray(gate_logits, dtype=np.float64)
     experts = a.shape[0]
@@ -97,6 +100,12 @@ def routing_gate_samples(gate_logits, samples, temperature, seed, frame_index):
     out = np.zeros((samples, experts, columns))
     for k in range(samples):
         noise = np.array([[rng.gumbel() for _ in range(columns)] for _ in range(experts)])
+        if form == "scaled_noise":
+            for c in range(columns):
+                out[k, :, c] = softmax(a2[:, c] + temperature * noise[:, c], axis=0)
+            continue
+        if form != "tempered":
+            raise ValueError("unknown routing form %r" % form)
         perturbed = a2 + noise
         for c in range(columns):
             if temperature == 0:
@@ -148,7 +157,10 @@ def mix_logits(expert_logits, g):
 # ---------------------------------------------------------------- the mixture
 
 def mixture_maps(expert_logits, gate_logits, gate="simple", combine="logits",
-                 member_sets=("stacked", "ensemble"), routing=None, frame_index=0):
+                 member_sets=("stacked", "ensemble"), routing=None, frame_index=0, moe_transform=None):
+    """All maps of one frame. `moe_transform` (logits rule only) maps z_moe (C,H,W) to the
+    final logits, e.g. the "+conv"; p_moe, the prediction, the stacked set and EV use its
+    output, the weighted and ensemble sets and the routing samples do not (docs/mixture.md)."""
     z = np.asarray(expert_logits, dtype=np.float64)
     experts, classes = z.shape[0], z.shape[1]
     a = np.asarray(gate_logits, dtype=np.float64)
@@ -163,9 +175,14 @@ def mixture_maps(expert_logits, gate_logits, gate="simple", combine="logits",
 
     if combine == "logits":
         z_moe = mix_logits(z, g)
+        if moe_transform is not None:
+            z_moe = moe_transform(z_moe)
+        maps["moe_logits"] = z_moe
         p_moe = softmax(z_moe, axis=0)
         prediction = np.argmax(z_moe, axis=0)                      # ties: first maximum
     elif combine == "probabilities":
+        if moe_transform is not None:
+            raise ValueError("a combine conv needs the logits rule")
         weights = g.reshape(experts, 1, 1, 1) if g.ndim == 1 else g[:, :, None, None]
         p_moe = np.sum(weights * p_experts, axis=0)
         if gate == "classwise":                                      # renormalise over classes
@@ -200,7 +217,8 @@ def mixture_maps(expert_logits, gate_logits, gate="simple", combine="logits",
         maps["gate_entropy"] = np.array(np.mean(gate_map))
 
     if routing and routing.get("samples", 0) > 0:
-        gates = routing_gate_samples(a, routing["samples"], routing["temperature"], routing["seed"], frame_index)
+        gates = routing_gate_samples(a, routing["samples"], routing["temperature"], routing["seed"], frame_index,
+                                     routing.get("form", "scaled_noise"))
         sample_probabilities = np.stack([softmax(mix_logits(z, gk), axis=0) for gk in gates])
         k = gates.shape[0]
         maps["routing_pe"], maps["routing_mi"] = pe_mi(sample_probabilities, np.full(k, 1.0 / k), classes)
@@ -241,6 +259,8 @@ def run_case(directory):
                             gate=config["gate"], combine=config["combine"],
                             member_sets=tuple(config.get("member_sets", ["stacked", "ensemble"])),
                             routing=config.get("routing"), frame_index=int(config.get("frame_index", 0)))
+        if not config.get("keep_moe_logits", False):
+            maps.pop("moe_logits", None)
     out = os.path.join(directory, "reference")
     os.makedirs(out, exist_ok=True)
     for name, value in maps.items():

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "CKMemory.h"
+#include "CKAffinity.h"
+#include "CKMixture.h"
 
 #ifdef __cplusplus
 extern "C" {
