@@ -33,11 +33,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Recording", dependencies: ["CZstd"], swiftSettings: optimizedSwift),
         .target(name: "Scenes", swiftSettings: optimizedSwift),
+        .target(name: "CV4L2", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("v4l2")]),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ", pkgConfig: "libzmq",
                        providers: [.apt(["libzmq3-dev"])]),
         .target(name: "Wire", dependencies: ["CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: optimizedSwift),
-        .target(name: "Sensors", dependencies: ["Recording", "Scenes"], swiftSettings: optimizedSwift),
+        .target(name: "Sensors", dependencies: ["Recording", "Scenes", "CV4L2"], swiftSettings: optimizedSwift),
         .target(name: "CThreading", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "Daemon",
                 dependencies: ["CThreading", "Mixture", "Sensors", "Recording", "Wire",
@@ -55,5 +56,6 @@ let package = Package(
         .testTarget(name: "ScenesTests", dependencies: ["Scenes"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "Recording", "Scenes"]),
+        .testTarget(name: "SystemdUnitTests"),
     ]
 )

@@ -201,22 +201,9 @@ def write_model(folder: Path, experts: list[ExportedExpert], *, classes: list[st
 
 # ---- demo checkpoints (tools/train/) ----
 
-class _GateLogits(nn.Module):
-    """A demo MoEGate whose softmax is switched off, so the graph outputs logits."""
-
-    def __init__(self, gate: nn.Module):
-        super().__init__()
-        self.gate = gate
-        self.gate.softmax = False
-
-    def forward(self, *features):
-        return self.gate(*features)
-
-
 def _demo(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent / "train"))
-    from demo_model import ExpertWithDropoutMask, NUM_CLASSES, load_expert  # noqa: E402
-    from moeseg_models import MoEGate  # noqa: E402
+    from demo_model import ExpertWithDropoutMask, NUM_CLASSES, PooledGate, load_expert  # noqa: E402
 
     torch.set_num_threads(2)
     classes, colors = _class_table()
@@ -233,8 +220,8 @@ def _demo(args: argparse.Namespace) -> None:
                 print(f"skip {name}: no {checkpoint_path}")
                 continue
             checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
-            gate = MoEGate(len(experts), checkpoint["feature_channels"], tuple(checkpoint["feature_size"]),
-                           num_classes=NUM_CLASSES if kind == "classwise" else None, softmax=False)
+            gate = PooledGate(len(experts), checkpoint["feature_channels"], tuple(checkpoint["feature_size"]),
+                              num_classes=NUM_CLASSES if kind == "classwise" else None)
             gate.load_state_dict(checkpoint["gate"])
             combine = None
             if conv:
@@ -242,7 +229,7 @@ def _demo(args: argparse.Namespace) -> None:
                 combine.load_state_dict(checkpoint["combine_conv"])
             write_model(out / f"moe-{kind}{'-conv' if conv else ''}", experts,
                         description=f"highway + urban experts, {kind} gate{' + conv' if conv else ''}",
-                        gate=_GateLogits(gate).eval(), gate_kind=kind, combine_conv=combine, **common)
+                        gate=gate.eval(), gate_kind=kind, combine_conv=combine, **common)
     baseline_path = train / "baseline" / "expert.pt"
     if baseline_path.exists():
         checkpoint = torch.load(baseline_path, map_location="cpu", weights_only=False)

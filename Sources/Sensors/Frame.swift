@@ -62,6 +62,18 @@ public enum FrameResult: Sendable, Equatable {
     case endOfStream
 }
 
+/// Whether a source is delivering frames; live sources go `unavailable` while their device is gone.
+public enum SourceState: String, Sendable, Equatable {
+    /// Not yet opened (a camera that was absent at start and is being waited for).
+    case starting
+    /// Delivering frames.
+    case streaming
+    /// The device vanished or failed; the source is trying to reopen it.
+    case unavailable
+    /// `close()` was called or the stream ended.
+    case closed
+}
+
 /// A producer of camera frames. Consumers always get the newest frame: a source never
 /// builds a backlog, it drops what the consumer was too slow to take.
 public protocol FrameSource: AnyObject {
@@ -72,4 +84,15 @@ public protocol FrameSource: AnyObject {
     func nextFrame(into frame: inout Frame, timeout: Duration) throws -> FrameResult
     /// Releases the device or file; further calls return `.endOfStream`.
     func close()
+    /// Whether the source is delivering frames right now.
+    var state: SourceState { get }
+    /// Frames the source produced or the sensor captured that the consumer never got.
+    var drops: UInt64 { get }
+}
+
+extension FrameSource {
+    /// Files and generators never lose their device.
+    public var state: SourceState { .streaming }
+    /// Sources that do not count drops report none.
+    public var drops: UInt64 { 0 }
 }

@@ -71,6 +71,8 @@ public final class ReplaySource: FrameSource {
     public let labelTopic: String?
     /// Frames passed over because the consumer was too slow (paced mode only).
     public private(set) var skippedFrames: UInt64 = 0
+    /// Same as `skippedFrames`, for consumers of any `FrameSource`.
+    public var drops: UInt64 { skippedFrames }
     /// Frames handed to the consumer.
     public private(set) var deliveredFrames: UInt64 = 0
     /// Camera messages that were not usable images (reported in `issues`).

@@ -5,6 +5,8 @@ final class ProtoBuffer {
     private(set) var capacity: Int
     /// Bytes written since the last `reset()`.
     private(set) var count = 0
+    /// The pool this buffer returns to after libzmq has sent it (nil: not pooled).
+    var pool: SendBufferPool?
 
     init(capacity: Int = 4096) {
         self.capacity = max(capacity, 64)

@@ -64,7 +64,7 @@ public final class Publisher: @unchecked Sendable {
     public private(set) var boundEndpoint: String
 
     private let socket: ZMQSocket
-    private let buffer = ProtoBuffer(capacity: 1 << 20)
+    private let pool = SendBufferPool(initialCapacity: 1 << 16)
     private var topics: [UnsafeMutableRawBufferPointer]
     private var counts = [TopicCounts](repeating: TopicCounts(), count: TopicKind.allCases.count)
     private var meta: Moeseg_V1_Meta
@@ -137,8 +137,13 @@ public final class Publisher: @unchecked Sendable {
         guard !closed else { return }
         closed = true
         zmq_msg_close(&subscriptionFrame)
+        // Tears the context down: libzmq hands every in-flight buffer back before this returns.
         socket.close()
+        pool.drain()
     }
+
+    /// Encode buffers made so far; stays flat in steady state (the allocation check of bench-wire).
+    public var sendBuffersCreated: Int { pool.created }
 
     /// Messages of one frame: seg, each published map, ood, status and meta.
     public static func messagesPerFrame(_ options: PublisherOptions) -> Int {
@@ -154,9 +159,10 @@ public final class Publisher: @unchecked Sendable {
     public func publishSegmentation(header: Moeseg_V1_Header, classIds: UnsafeBufferPointer<UInt8>, width: Int, height: Int) {
         guard !closed else { return }
         guard width > 0, height > 0, classIds.count == width * height else { skipped += 1; return }
+        let buffer = pool.take()
         FrameEncoder.segmentation(header: header, stamps: stamps(), classIds: classIds,
                                   width: width, height: height, to: buffer)
-        send(.segmentation, buffer.bytes)
+        send(.segmentation, buffer)
     }
 
     /// Publishes one map on `<stream>/unc` in its configured encoding; maps not in
@@ -167,10 +173,11 @@ public final class Publisher: @unchecked Sendable {
             skipped += 1
             return
         }
+        let buffer = pool.take()
         FrameEncoder.uncertaintyMap(header: header, stamps: stamps(), name: name, encoding: slot.encoding,
                                     scale: slot.scale, offset: slot.offset, values: values,
                                     width: width, height: height, to: buffer)
-        send(.uncertainty, buffer.bytes)
+        send(.uncertainty, buffer)
     }
 
     /// Publishes the OOD verdict on `<stream>/ood`.
@@ -274,6 +281,22 @@ public final class Publisher: @unchecked Sendable {
         bytes.withUnsafeBytes { send(kind, $0) }
     }
 
+    /// Sends [topic, pooled buffer] without copying the buffer.
+    private func send(_ kind: TopicKind, _ body: ProtoBuffer) {
+        let topic = topics[kind.index]
+        if let handle = socket.handle, socket.send(topic.baseAddress, topic.count, more: true) {
+            let size = body.count
+            if SendBufferPool.send(body, on: handle) {
+                counts[kind.index].sent += 1
+                counts[kind.index].bytes += UInt64(size)
+                return
+            }
+        } else {
+            pool.give(body)
+        }
+        counts[kind.index].dropped += 1
+    }
+
     @inline(__always)
     private func send(_ kind: TopicKind, _ body: UnsafeRawBufferPointer) {
         let topic = topics[kind.index]
@@ -334,7 +357,7 @@ extension TopicKind {
 }
 
 /// CLOCK_REALTIME in nanoseconds since the Unix epoch.
-@inline(__always) func realtimeNanoseconds() -> Int64 {
+@inline(__always) public func realtimeNanoseconds() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)

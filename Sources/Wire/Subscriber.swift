@@ -30,6 +30,8 @@ public struct WireMessage: Sendable {
     public var payload: WirePayload
     /// Protobuf bytes (the second frame).
     public var byteCount: Int
+    /// CLOCK_REALTIME when the message was taken off the socket (0 if built by hand).
+    public var receivedRealtimeNs: Int64 = 0
 
     /// Decodes a [topic, protobuf] pair.
     public init(topic: String, body: [UInt8]) throws {
@@ -104,7 +106,10 @@ public final class Subscriber: @unchecked Sendable {
             let topic = frames.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
             throw WireError.malformed(topic: topic, reason: "expected 2 frames [topic, protobuf], got \(frames.count)")
         }
-        return try WireMessage(topic: String(decoding: frames[0], as: UTF8.self), body: frames[1])
+        let received = realtimeNanoseconds()
+        var message = try WireMessage(topic: String(decoding: frames[0], as: UTF8.self), body: frames[1])
+        message.receivedRealtimeNs = received
+        return message
     }
 
     /// Disconnects.

@@ -6,5 +6,7 @@ struct Moeseg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "moeseg",
         abstract: "Mixture-of-experts semantic segmentation with uncertainty, on the CPU.",
-        subcommands: [InspectCommand.self, InferCommand.self, BenchCommand.self, Synth.self, Replay.self, Run.self, Record.self])
+        subcommands: [InspectCommand.self, InferCommand.self, BenchCommand.self, Synth.self, Replay.self,
+                      CameraCommand.self, Sub.self, BenchWire.self,
+                      Run.self, Record.self])
 }

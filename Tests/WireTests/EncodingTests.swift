@@ -108,3 +108,25 @@ struct EncodingTests {
         #expect(WireEndpoint.defaultEndpoint(stream: "cam0") == "ipc:///run/moeseg/cam0.sock")
     }
 }
+
+@Suite("Wire half floats")
+struct HalfFloatTests {
+    @Test("the vectorised float→half conversion equals Float16(x) bit for bit")
+    func halfMatchesFloat16() {
+        var specials: [Float] = [0, -0, 1, -1, 0.5, 65504, 65519.99, 65520, 1e9, -1e9, .infinity, -.infinity,
+                                 .nan, 6.1035156e-05, 6.0e-05, 5.9604645e-08, 2.98e-08, 2.9802322e-08, 1e-12,
+                                 .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1.0009766, 1.00048828125, 1.00146484375]
+        var state: UInt64 = 42
+        for _ in 0..<200_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            specials.append(Float(bitPattern: UInt32(truncatingIfNeeded: state >> 32)))
+        }
+        var mismatches = 0
+        for x in specials {
+            let want = Float16(x)
+            let got = MapCodec.halfBits(x)
+            if want.isNaN ? !Float16(bitPattern: got).isNaN : want.bitPattern != got { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+}

@@ -4,7 +4,8 @@ and numpy exactly as docs/model-format.md defines the combination (no torch).
 
     evaluate.py out/models/demo [--every 5] [--json out/eval.json]
 For every moe.toml under the folder (and every expert alone) prints mIoU on the highway, urban and
-ambiguous test drives (classes 0..C-1; 254/255 skipped), plus the mean gate weight per domain."""
+ambiguous test drives (classes 0..C-1; 254/255 skipped), on highway + urban pooled ("combined") and
+on all three pooled, plus the mean gate weight per domain."""
 from __future__ import annotations
 
 import argparse
@@ -118,17 +119,21 @@ def main() -> None:
                 if weights is not None:
                     gate_sums[name] = gate_sums[name] + weights.reshape(weights.shape[1], -1).mean(1)
         for name in manifests:
-            results[name][domain] = {"miou": mean_iou(matrices[name])}
+            results[name][domain] = {"miou": mean_iou(matrices[name]), "confusion": matrices[name].tolist()}
             if not np.isscalar(gate_sums[name]):
                 results[name][domain]["gate_mean"] = [round(float(v), 3) for v in gate_sums[name] / len(images)]
         print(f"{domain}: {len(images)} frames done, {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
 
-    print(f"| model | highway | urban | ambiguous | mean gate weight (highway expert, urban expert) per domain |")
-    print("|---|---:|---:|---:|---|")
+    # Pooled confusion matrices: "combined" = the in-distribution test sets (highway + urban), "all" adds ambiguous.
+    for by_domain in results.values():
+        for pooled, domains in (("combined", ("highway", "urban")), ("all", ("highway", "urban", "ambiguous"))):
+            by_domain[pooled] = {"miou": mean_iou(sum(np.array(by_domain[d]["confusion"]) for d in domains))}
+    columns = ("highway", "urban", "ambiguous", "combined", "all")
+    print("| model | highway | urban | ambiguous | combined (highway + urban) | all three | mean gate weight (highway expert, urban expert) per domain |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for name, by_domain in results.items():
         gates = "; ".join(f"{d}: {v['gate_mean']}" for d, v in by_domain.items() if "gate_mean" in v)
-        print(f"| {name} | " + " | ".join(f"{by_domain[d]['miou']:.3f}" for d in ("highway", "urban", "ambiguous"))
-              + f" | {gates} |")
+        print(f"| {name} | " + " | ".join(f"{by_domain[d]['miou']:.3f}" for d in columns) + f" | {gates} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

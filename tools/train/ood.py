@@ -7,10 +7,14 @@ and numpy (no torch):
 - frame AUROC: ambiguous test frames vs highway + urban test frames, scored by gate entropy
   (classwise: mean over pixels of the predicted class's gate distribution) and by mean MI.
 
-    ood.py out/models/demo [--every 10] [--pixels 4000]"""
+    ood.py models/demo [--every 5] [--pixels 4000] [--json out/train/ood.json]
+Also prints each frame score's distribution per domain (mean and 10/50/90th percentiles).
+"MI weighted" is the MI moeseg publishes for a simple gate, "MI stacked" the one for a classwise
+gate (UNCERTAINTY.md §2)."""
 from __future__ import annotations
 
 import argparse
+import json
 import tomllib
 from pathlib import Path
 
@@ -93,9 +97,10 @@ def scores(name: str, folder: Path, manifest: dict, x: np.ndarray, sessions: Ses
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", type=Path)
-    parser.add_argument("--every", type=int, default=10)
+    parser.add_argument("--every", type=int, default=5)
     parser.add_argument("--pixels", type=int, default=4000, help="known pixels sampled per frame")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="write AUROCs and per-frame scores here")
     args = parser.parse_args()
     manifests = {p.parent.name: (p.parent, tomllib.loads(p.read_text())) for p in sorted(args.models.rglob("moe.toml"))}
     sessions = Sessions(args.threads)
@@ -121,18 +126,33 @@ def main() -> None:
                         pos, neg = pixel[name].setdefault(key, ([], []))
                         pos.append(value[unknown])
                         neg.append(value.ravel()[sample])
+    report = {"frames_per_domain": {d: len(v) for d, v in next(iter(next(iter(frame.values())).values())).items()},
+              "auroc": {}, "frame_scores": frame}
     print("| model | score | pixel AUROC (unknown vs known, ambiguous) | frame AUROC of the score (maps: frame mean), ambiguous vs highway+urban |")
     print("|---|---|---:|---:|")
     for name in manifests:
         for key in sorted(set(pixel[name]) | {k.removeprefix("mean ") for k in frame[name]}):
-            pix = ""
+            pix = None
             if key in pixel[name] and sum(len(a) for a in pixel[name][key][0]):
                 pos, neg = (np.concatenate(a) for a in pixel[name][key])
-                pix = f"{auroc(pos, neg):.3f}"
+                pix = auroc(pos, neg)
             fkey = key if key in frame[name] else f"mean {key}"
             f = frame[name][fkey]
-            fr = f"{auroc(np.array(f['ambiguous']), np.array(f['highway'] + f['urban'])):.3f}"
-            print(f"| {name} | {key} | {pix} | {fr} |")
+            fr = auroc(np.array(f["ambiguous"]), np.array(f["highway"] + f["urban"]))
+            report["auroc"].setdefault(name, {})[key] = {"pixel": pix, "frame": fr}
+            print(f"| {name} | {key} | {'' if pix is None else f'{pix:.3f}'} | {fr:.3f} |")
+    print()
+    print("| model | frame score | highway mean (p10/p50/p90) | urban | ambiguous |")
+    print("|---|---|---|---|---|")
+    for name in manifests:
+        for key, by_domain in frame[name].items():
+            if key in ("mean PE",):
+                continue
+            cells = [f"{np.mean(v):.3f} ({np.percentile(v, 10):.3f}/{np.percentile(v, 50):.3f}/{np.percentile(v, 90):.3f})"
+                     for v in (by_domain[d] for d in ("highway", "urban", "ambiguous"))]
+            print(f"| {name} | {key} | " + " | ".join(cells) + " |")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 (CI has no torch). Plain python, no pytest:
 
     /work/main/.venv/bin/python tools/train/test_export_moe.py
-Exports small random experts/gates into a temporary folder, then checks that (1) every manifest
+Exports small random experts (2 and 3) and gates (the paper's and the demo's pooled one; simple
+and classwise; with and without "+conv") into a temporary folder, then checks that (1) every manifest
 validates, (2) the mixture recomputed from the ONNX graphs with onnxruntime and numpy, exactly as
 docs/model-format.md defines it, matches the PyTorch Mixture, (3) a dropout mask filled with 1 - p gives
 the deterministic expert and a random mask equals PyTorch dropout with that mask, (4) broken
@@ -23,7 +24,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from export_moe import Expert, export_experts, write_model  # noqa: E402
 from validate_moe import validate  # noqa: E402
-from demo_model import ExpertWithDropoutMask, build_expert  # noqa: E402
+from demo_model import ExpertWithDropoutMask, PooledGate, build_expert  # noqa: E402
 from mixture import Mixture  # noqa: E402
 from moeseg_models import MoEGate  # noqa: E402
 
@@ -54,42 +55,58 @@ def perturb_batchnorm(model: nn.Module, generator: torch.Generator) -> None:
 def main() -> None:
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(0)
-    experts = [build_expert(0.0, SMALL).eval() for _ in range(2)]
+    experts = [build_expert(0.0, SMALL).eval() for _ in range(3)]
     for e in experts:
         perturb_batchnorm(e, generator)
     x = torch.randn(1, 3, H, W, generator=generator)
     _, features = experts[0](x)
     root = Path(tempfile.mkdtemp(prefix="moe_export_test_"))
+    cases = 0
     try:
-        exported = export_experts(root / "experts", [Expert("a", experts[0]), Expert("b", experts[1])], (W, H))
-        for kind in ("simple", "classwise"):
-            for conv in (False, True):
-                gate = MoEGate(2, features.shape[1], tuple(features.shape[2:]),
-                               num_classes=C if kind == "classwise" else None, conv_channels=8, hidden=16,
-                               softmax=False).eval()
-                mixture = Mixture(experts, gate, C, conv).eval()
-                if conv:
-                    with torch.no_grad():
-                        mixture.conv.weight.add_(0.1 * torch.randn(mixture.conv.weight.shape, generator=generator))
-                folder = root / f"{kind}{'-conv' if conv else ''}"
-                write_model(folder, exported, classes=NAMES, colors=COLORS, model_id="t", version="0",
-                            input_size=(W, H), gate=gate, gate_kind=kind, combine_conv=mixture.conv)
-                errors, summary = validate(folder)
-                assert not errors, errors
-                # The mixture from the ONNX graphs, by the format's definition.
-                outs = [run(e.path, {"image": x.numpy()}) for e in exported]
-                gate_logits = run(folder / f"gate_{kind}.onnx",
-                                  {"features_0": outs[0][1], "features_1": outs[1][1]})[0]
-                g = softmax(gate_logits, 1)
-                g = g[:, :, None, None, None] if kind == "simple" else g[:, :, :, None, None]
-                mixed = (g * np.stack([o[0] for o in outs], 1)).sum(1).astype(np.float32)
-                if conv:
-                    mixed = run(folder / "combine_conv.onnx", {"moe_logits": mixed})[0]
-                with torch.no_grad():
-                    want = mixture(x)[0].numpy()
-                error = np.abs(mixed - want).max() / np.abs(want).max()
-                assert error < 1e-5, f"{folder.name}: mixture differs by {error:.2e}"
-                print(f"ok {summary}: ONNX mixture vs PyTorch {error:.1e} x max|out|")
+        exported = export_experts(root / "experts", [Expert(n, e) for n, e in zip("abc", experts)], (W, H))
+        # Acceptance 3 of issue 4: freshly initialised paper-style MoEs (the paper's gate: conv, flatten,
+        # two FCs) with 2 and 3 experts, simple and classwise gates, with and without "+conv"; plus the
+        # demo's pooled gate. Tolerance 1e-4 x max|out| (the issue's), checked at 1e-5.
+        for count in (2, 3):
+            for gate_type in ("paper", "pooled"):
+                for kind in ("simple", "classwise"):
+                    for conv in (False, True):
+                        classes = C if kind == "classwise" else None
+                        if gate_type == "paper":
+                            gate = MoEGate(count, features.shape[1], tuple(features.shape[2:]), num_classes=classes,
+                                           conv_channels=8, hidden=16, softmax=False).eval()
+                        else:
+                            gate = PooledGate(count, features.shape[1], tuple(features.shape[2:]), num_classes=classes,
+                                              conv_channels=8, hidden=16, pool_size=(1, 2)).eval()
+                        mixture = Mixture(experts[:count], gate, C, conv).eval()
+                        if conv:
+                            with torch.no_grad():
+                                mixture.conv.weight.add_(0.1 * torch.randn(mixture.conv.weight.shape, generator=generator))
+                        folder = root / f"e{count}-{gate_type}-{kind}{'-conv' if conv else ''}"
+                        write_model(folder, exported[:count], classes=NAMES, colors=COLORS, model_id="t", version="0",
+                                    input_size=(W, H), gate=gate, gate_kind=kind, combine_conv=mixture.conv)
+                        errors, summary = validate(folder)
+                        assert not errors, errors
+                        # The mixture from the ONNX graphs, by the format's definition.
+                        outs = [run(e.path, {"image": x.numpy()}) for e in exported[:count]]
+                        gate_logits = run(folder / f"gate_{kind}.onnx",
+                                          {f"features_{i}": o[1] for i, o in enumerate(outs)})[0]
+                        g = softmax(gate_logits, 1)
+                        assert np.allclose(g.sum(1), 1, atol=1e-6)
+                        g = g[:, :, None, None, None] if kind == "simple" else g[:, :, :, None, None]
+                        mixed = (g * np.stack([o[0] for o in outs], 1)).sum(1).astype(np.float32)
+                        if conv:
+                            mixed = run(folder / "combine_conv.onnx", {"moe_logits": mixed})[0]
+                        with torch.no_grad():
+                            want, want_g = mixture(x)
+                        want = want.numpy()
+                        error = np.abs(mixed - want).max() / np.abs(want).max()
+                        gate_error = np.abs(softmax(gate_logits, 1) - want_g.numpy()).max()
+                        assert error < 1e-5 and gate_error < 1e-5, \
+                            f"{folder.name}: mixture differs by {error:.2e}, gate weights by {gate_error:.2e}"
+                        cases += 1
+                        print(f"ok {folder.name} ({summary}): ONNX mixture vs PyTorch {error:.1e} x max|out|, "
+                              f"gate weights {gate_error:.1e}")
 
         # MC dropout: the mask input reproduces PyTorch's dropout with the same mask.
         base = build_expert(0.1, SMALL).eval()
@@ -118,7 +135,8 @@ def main() -> None:
         print(f"ok {summary}: mask of 1 - p = deterministic net, random mask = PyTorch dropout with that mask")
 
         # Broken manifests are rejected.
-        manifest = (root / "simple" / "moe.toml").read_text()
+        broken = root / "e2-paper-simple"
+        manifest = (broken / "moe.toml").read_text()
         for label, old, new in [("escape", '"../experts/b.onnx"', '"../../../etc/passwd"'),
                                 ("gate kind", 'kind = "simple"', 'kind = "classwise"'),
                                 ("version", "format_version = 1", "format_version = 2"),
@@ -126,14 +144,14 @@ def main() -> None:
                                 ("class count", '"class13"]', '"class13", "extra"]'),
                                 ("missing file", "gate_simple.onnx", "gate_missing.onnx")]:
             assert old in manifest, label
-            (root / "simple" / "moe.toml").write_text(manifest.replace(old, new))
-            errors, _ = validate(root / "simple")
+            (broken / "moe.toml").write_text(manifest.replace(old, new))
+            errors, _ = validate(broken)
             assert errors, f"{label}: not rejected"
             print(f"ok rejects {label}: {errors[0].split(': ', 1)[1]}")
-        (root / "simple" / "moe.toml").write_text(manifest)
+        (broken / "moe.toml").write_text(manifest)
     finally:
         shutil.rmtree(root)
-    print("all export checks passed")
+    print(f"all export checks passed ({cases} mixtures round-tripped)")
 
 
 if __name__ == "__main__":

@@ -24,12 +24,10 @@ import torch.nn.functional as F
 
 import dataset
 from common import evaluate, load_split, seed_everything
-from demo_model import NUM_CLASSES, load_expert
+from demo_model import NUM_CLASSES, PooledGate, load_expert
 from metrics import mean_iou
 from mixture import Mixture
 from normalisation import to_input
-
-from moeseg_models import MoEGate  # noqa: E402  (demo_model put tools/ on sys.path)
 
 
 @torch.no_grad()
@@ -84,8 +82,8 @@ def train_variant(args, kind: str, conv: bool, experts, cached_logits, cached_fe
     out.mkdir(parents=True, exist_ok=True)
     images_count = len(cached_logits)
     feature_channels, fh, fw = cached_features.shape[2:]
-    gate = MoEGate(len(experts), feature_channels, (fh, fw),
-                   num_classes=NUM_CLASSES if kind == "classwise" else None, softmax=False)
+    gate = PooledGate(len(experts), feature_channels, (fh, fw),
+                      num_classes=NUM_CLASSES if kind == "classwise" else None)
     mixture = Mixture(experts, gate, NUM_CLASSES, conv)
     trainable = list(gate.parameters()) + (list(mixture.conv.parameters()) if conv else [])
     optimizer = torch.optim.Adam(trainable, lr=args.lr)
