@@ -43,10 +43,16 @@ struct ConfigTests {
         }
     }
 
-    @Test func emptyConfigIsTheBuiltInDefaults() throws {
-        let config = try DaemonConfig.parse("", origin: "empty")
-        #expect(config.budget.deadlineMs == 100)
-        #expect(config.publish.stream == "front")
+    /// A config file names only what it changes: absent keys take the embedded file's values.
+    @Test func emptyConfigIsTheEmbeddedDefault() throws {
+        var empty = try DaemonConfig.parse("", origin: "x")
+        var embedded = try DaemonConfig.embeddedDefault()
+        empty.origin = ""
+        embedded.origin = ""
+        #expect(empty == embedded)
+        let partial = try DaemonConfig.parse("[ood]\nenabled = [\"routing_mi\"]\n", origin: "x")
+        #expect(partial.ood.thresholds.routingMutualInformation == 0.05)
+        #expect(partial.ood.thresholds.meanMutualInformation == nil)
     }
 
     @Test func unknownSectionsAndKeysAreReported() {
@@ -92,7 +98,6 @@ struct ConfigTests {
             """)
         #expect(found.contains { $0.contains("unknown map `nonsense`") })
         #expect(found.contains { $0.contains("essential_maps: `mi_stacked` is not in maps") })
-        #expect(found.contains { $0.contains("[ood] routing_mi is enabled but has no threshold") })
         #expect(found.contains { $0.contains("reopen_backoff_max_ms (100) must be ≥ reopen_backoff_ms (500)") })
     }
 
