@@ -25,14 +25,14 @@ public struct DaemonConfig: Sendable, Equatable {
         public var dir = ""
         public var routingSamples = 4
         public var routingTemperature = 1.0
-        public var maps: [String] = []
-        public var essentialMaps: [String] = []
+        public var maps = ["pe_stacked", "mi_stacked", "ev", "gate_entropy", "routing_mi"]
+        public var essentialMaps = ["mi_stacked"]
         public var miPixelThreshold: Float = 0.5
         public var threads = 2
     }
 
     public struct OOD: Sendable, Equatable {
-        public var thresholds = OODThresholds()
+        public var thresholds = OODThresholds(gateEntropy: 0.6, meanMutualInformation: 0.05)
         public var enterFrames = 3
         public var exitFrames = 10
     }
@@ -129,6 +129,10 @@ struct ConfigReader {
 
     init(root: TOMLKit.TOMLTable) { self.root = root }
 
+    /// Thresholds of scores whose key is absent (the values config/moeseg.toml documents).
+    static let defaultThresholds: [OODScore: Float] = [.gateEntropy: 0.6, .meanMutualInformation: 0.05,
+                                                       .uncertainPixelFraction: 0.2, .routingMutualInformation: 0.05]
+
     mutating func read(into config: inout DaemonConfig) {
         for key in root.keys.sorted() {
             guard let allowed = Self.schema[key] else {
@@ -179,13 +183,10 @@ struct ConfigReader {
         strings("ood", "enabled", &enabled) { name in oodScoreNames.contains { $0.0 == name } ? nil : "unknown score `\(name)` (known: \(oodScoreNames.map(\.0).joined(separator: ", ")))" }
         var thresholds = OODThresholds(pixelMutualInformation: config.model.miPixelThreshold)
         for (name, score) in oodScoreNames {
-            var value = 0.0
-            let present = double("ood", name, &value) { $0.isFinite && $0 >= 0 ? nil : "must be a finite number ≥ 0" }
+            // Thresholds not given keep the documented defaults (config/moeseg.toml).
+            var value = Double(Self.defaultThresholds[score] ?? 0)
+            double("ood", name, &value) { $0.isFinite && $0 >= 0 ? nil : "must be a finite number ≥ 0" }
             guard enabled.contains(name) else { continue }
-            if !present {
-                problems.append("[ood] \(name) is enabled but has no threshold")
-                continue
-            }
             switch score {
             case .gateEntropy: thresholds.gateEntropy = Float(value)
             case .meanMutualInformation: thresholds.meanMutualInformation = Float(value)

@@ -26,9 +26,10 @@ public struct RunOverrides: Sendable {
 }
 
 extension SourceSpec {
-    var isReplay: Bool {
-        if case .replay = self { return true }
-        return false
+    /// A replay run as fast as frames are taken (every frame matters, none may be dropped).
+    func isUnpacedReplay(config: DaemonConfig) -> Bool {
+        guard case let .replay(_, o) = self else { return false }
+        return config.source.spec.contains("?") ? o.rate == nil : config.source.replaySpeed == 0
     }
 }
 
@@ -98,20 +99,24 @@ public enum DaemonLauncher {
         return "ipc:///tmp/moeseg-\(getuid())/\(stream).sock"
     }
 
-    /// A function that opens the configured source (called again after every failure).
+    /// A function that opens the configured source (called again after every failure). Options in
+    /// the spec itself (`synthetic:urban?fps=30`, `replay:x.mcap?rate=2&loop=true`) win over the
+    /// `[source]` keys; `--max-rate` wins over both.
     public static func sourceOpener(spec: SourceSpec, config: DaemonConfig, maxRate: Bool, exitAtEnd: Bool)
         -> @Sendable () throws -> FrameSource {
         let source = config.source
+        let hasOptions = source.spec.contains("?")
         switch spec {
-        case let .synthetic(synthetic):
-            let domain = synthetic.domain
-            return {
-                try SyntheticSource(domain: domain, seed: source.syntheticSeed, width: source.syntheticWidth,
-                                    height: source.syntheticHeight, rate: maxRate ? nil : source.syntheticRate)
-            }
-        case let .replay(path, _):
-            let rate: ReplayRate = maxRate || source.replaySpeed == 0 ? .maximum : .paced(source.replaySpeed)
-            let loop = !exitAtEnd && source.replayAtEnd == .loop
+        case let .synthetic(o):
+            let width = hasOptions ? o.width : source.syntheticWidth
+            let height = hasOptions ? o.height : source.syntheticHeight
+            let seed = hasOptions ? o.seed : source.syntheticSeed
+            let rate: Double? = maxRate ? nil : (hasOptions ? o.fps : source.syntheticRate)
+            return { try SyntheticSource(domain: o.domain, seed: seed, width: width, height: height, rate: rate) }
+        case let .replay(path, o):
+            let speed: Double? = hasOptions ? o.rate : (source.replaySpeed == 0 ? nil : source.replaySpeed)
+            let rate: ReplayRate = maxRate ? .maximum : speed.map { .paced($0) } ?? .maximum
+            let loop = !exitAtEnd && (hasOptions ? o.loop : source.replayAtEnd == .loop)
             return {
                 do {
                     return try ReplaySource(path: path, options: ReplayOptions(rate: rate, loop: loop, loadLabels: false))
@@ -119,14 +124,15 @@ public enum DaemonLauncher {
                     throw DaemonError.source("\(error)")
                 }
             }
-        case var .v4l2(options):
-            // V4L2Source reopens a vanished camera itself and reports `unavailable` meanwhile.
-            options.waitForDevice = true
-            options.stallTimeout = .milliseconds(source.stallTimeoutMs)
-            options.minBackoff = .milliseconds(source.reopenBackoffMs)
-            options.maxBackoff = .milliseconds(source.reopenBackoffMaxMs)
-            let camera = options
-            return { try V4L2Source(options: camera) }
+        case let .v4l2(o):
+            // The V4L2 source reopens a vanished camera itself (state `unavailable`, backoff).
+            var waiting = o
+            waiting.waitForDevice = true
+            waiting.stallTimeout = .milliseconds(source.stallTimeoutMs)
+            waiting.minBackoff = .milliseconds(source.reopenBackoffMs)
+            waiting.maxBackoff = .milliseconds(source.reopenBackoffMaxMs)
+            let options = waiting
+            return { try V4L2Source(options: options) }
         }
     }
 
@@ -222,7 +228,7 @@ public enum DaemonLauncher {
         options.stallTimeoutNanos = UInt64(config.source.stallTimeoutMs) * 1_000_000
         options.maxFrames = overrides.maxFrames
         if case .v4l2 = spec { options.exitAtEndOfStream = false } else {
-            options.lossless = overrides.maxRate || (spec.isReplay && config.source.replaySpeed == 0)
+            options.lossless = overrides.maxRate || spec.isUnpacedReplay(config: config)
         }
         let pipeline = Pipeline(options: options, source: initial, reopen: opener, stage: stage, logger: logger)
 

@@ -2,7 +2,7 @@ import Mixture
 import Sensors
 
 /// The state of the frame source, as published in every status message.
-public enum SourceState: UInt8, Sendable, CustomStringConvertible {
+public enum SourceStatus: UInt8, Sendable, CustomStringConvertible {
     /// Opening, no frame yet.
     case starting
     /// Frames arrive.
@@ -68,7 +68,7 @@ public struct PipelineStatus: Sendable, Equatable {
     public var mode: String = BudgetStep.full.description
     /// Rung of the budget ladder (0 = full).
     public var budgetLevel = 0
-    public var sourceState: SourceState = .starting
+    public var sourceState: SourceStatus = .starting
     /// The debounced OOD state of the last frame.
     public var isOOD = false
     /// Seconds since the pipeline started.

@@ -25,6 +25,8 @@ public final class MixtureStage: FrameStage {
     private var publishedMaps: [UncertaintyMap] = []
     private var header = Moeseg_V1_Header()
     private var verdictMessage = Moeseg_V1_OodVerdict()
+    /// The verdict's scores, updated in place (lent to `verdictMessage` only while it is sent).
+    private var scores: [Moeseg_V1_OodScore] = []
     /// Also writes every published message to a recording (`moeseg record --with-results`).
     public var recorder: ResultRecorder? {
         didSet { recorder?.record(.meta, publisher.currentMeta, logTime: realtimeNow()) }
@@ -43,7 +45,7 @@ public final class MixtureStage: FrameStage {
         self.meta = Self.meta(model: runner.model, thresholds: thresholds, enterFrames: enterFrames, exitFrames: exitFrames)
         header.modelID = modelID
         header.stream = publisher.options.stream
-        verdictMessage.scores = oodScoreNames.map { name, _ in
+        scores = oodScoreNames.map { name, _ in
             var score = Moeseg_V1_OodScore()
             score.name = name
             return score
@@ -132,12 +134,13 @@ public final class MixtureStage: FrameStage {
         for (index, (_, score)) in oodScoreNames.enumerated() {
             let value = verdict.scores[score]
             let threshold = verdict.thresholds[score]
-            verdictMessage.scores[index].present = value != nil
-            verdictMessage.scores[index].value = value ?? 0
-            verdictMessage.scores[index].enabled = threshold != nil
-            verdictMessage.scores[index].threshold = threshold ?? 0
-            verdictMessage.scores[index].fired = verdict.fired.contains(score)
+            scores[index].present = value != nil
+            scores[index].value = value ?? 0
+            scores[index].enabled = threshold != nil
+            scores[index].threshold = threshold ?? 0
+            scores[index].fired = verdict.fired.contains(score)
         }
+        verdictMessage.scores = scores
         verdictMessage.rawOod = verdict.frameIsOOD
         verdictMessage.ood = verdict.isOOD
         verdictMessage.changed = verdict.changed
@@ -147,6 +150,8 @@ public final class MixtureStage: FrameStage {
         // each worker copy the array at once (a data race that corrupted the heap, seen here).
         last = nil
         recorder?.record(.verdict, verdictMessage, logTime: logTime)
+        // Give the array back so the next frame updates it in place instead of copying it.
+        verdictMessage.scores = []
     }
 
     public func publish(status: PipelineStatus) {

@@ -54,7 +54,7 @@ public final class Pipeline: @unchecked Sendable {
     private var initialSource: FrameSource?
 
     private let stopRequested = Atomic<Bool>(false)
-    private let sourceState = Atomic<UInt8>(SourceState.starting.rawValue)
+    private let sourceState = Atomic<UInt8>(SourceStatus.starting.rawValue)
     private let sourceGaps = Atomic<UInt64>(0)
     private let published = Atomic<UInt64>(0)
     private let lastPublishNanos = Atomic<UInt64>(0)
@@ -88,7 +88,7 @@ public final class Pipeline: @unchecked Sendable {
     /// A fatal error that ended the run, if any.
     public var fatalError: String? { fatal.withLock { $0 } }
     /// The current source state.
-    public var currentSourceState: SourceState { SourceState(rawValue: sourceState.load(ordering: .relaxed)) ?? .starting }
+    public var currentSourceState: SourceStatus { SourceStatus(rawValue: sourceState.load(ordering: .relaxed)) ?? .starting }
 
     /// Starts the capture and inference threads.
     public func start() throws(DaemonError) {
@@ -123,7 +123,7 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: - Capture thread
 
-    private func setState(_ state: SourceState) {
+    private func setState(_ state: SourceStatus) {
         sourceState.store(state.rawValue, ordering: .relaxed)
     }
 
@@ -196,7 +196,12 @@ public final class Pipeline: @unchecked Sendable {
                 setState(.streaming)
                 mailbox.put(&buffer, waitForRoom: options.lossless)
             case .timeout:
-                if now &- lastFrameNanos > options.stallTimeoutNanos, currentSourceState == .streaming {
+                // Sources that reopen themselves (V4L2) report the outage instead of throwing.
+                if open.state == .unavailable {
+                    if !outage { logger.warning("source \(open.name) unavailable; it is reopening") }
+                    outage = true
+                    setState(.unavailable)
+                } else if now &- lastFrameNanos > options.stallTimeoutNanos, currentSourceState == .streaming {
                     logger.warning("source \(open.name) stalled: no frame for \((now &- lastFrameNanos) / 1_000_000) ms")
                     setState(.stalled)
                 }
