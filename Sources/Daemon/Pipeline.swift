@@ -196,7 +196,12 @@ public final class Pipeline: @unchecked Sendable {
                 setState(.streaming)
                 mailbox.put(&buffer, waitForRoom: options.lossless)
             case .timeout:
-                if now &- lastFrameNanos > options.stallTimeoutNanos, currentSourceState == .streaming {
+                // A camera that reopens itself (V4L2Source) reports its outage as a state, not an error.
+                if open.state == Sensors.SourceState.unavailable {
+                    if currentSourceState != .unavailable { logger.warning("source \(open.name) unavailable; it reopens itself") }
+                    outage = true
+                    setState(.unavailable)
+                } else if now &- lastFrameNanos > options.stallTimeoutNanos, currentSourceState == .streaming {
                     logger.warning("source \(open.name) stalled: no frame for \((now &- lastFrameNanos) / 1_000_000) ms")
                     setState(.stalled)
                 }
