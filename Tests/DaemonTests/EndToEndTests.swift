@@ -100,7 +100,7 @@ struct EndToEndTests {
         let config = directory.appendingPathComponent("bad.toml").path
         try "[budget]\ndeadline_ms = -5\n[camera]\n".write(toFile: config, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
-            (["run", "--source", "camera:0"], "invalid source \"camera:0\""),
+            (["run", "--source", "camera:0"], "source 'camera:0': unknown kind 'camera'"),
             (["run", "--source", "replay:/nonexistent.mcap"], "/nonexistent.mcap: cannot open"),
             (["run", "--source", "synthetic:urban", "--model", directory.path], "moe.toml"),
             (["run", "--config", config], "config \(config): [budget] deadline_ms: must be in (0, 60000]"),
