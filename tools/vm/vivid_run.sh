@@ -158,14 +158,21 @@ mkdir -p /run/moeseg
 moeseg run --source "v4l2:/dev/video0?width=320&height=180&fps=30" --model /model --stream cam \
   --endpoint ipc:///run/moeseg/cam.sock > /tmp/daemon.log 2>&1 &
 d=$!
+status() {
+  moeseg sub --endpoint ipc:///run/moeseg/cam.sock --topic cam/status --count 1 --timeout 4 2>&1 | sed "s/^/$1: /"
+}
 sleep 10
+status SUB1
 exec 3</dev/video0
 echo "VM: daemon disconnect at $(cut -d' ' -f1 /proc/uptime)"
 v4l2-ctl -d /dev/video0 --set-ctrl disconnect=1 2>&1 | sed 's/^/VM: v4l2-ctl: /'
-sleep 4
+sleep 2
+status SUB2
+sleep 2
 echo "VM: daemon replug at $(cut -d' ' -f1 /proc/uptime)"
 exec 3<&-
-sleep 8
+sleep 6
+status SUB3
 kill -TERM $d
 wait $d
 echo "VM: daemon exit $?"
@@ -225,6 +232,8 @@ check "camera command survived the unplug (exit 0)" 'grep -q "^VM: unplug camera
 if [ "$daemon" = 1 ]; then
   check "daemon reports the source unavailable after disconnect" 'grep -q "^DAEMON: .*source v4l2:/dev/video0.* unavailable" <<<"$clean"'
   check "daemon resumes streaming after replug" 'grep -q "^DAEMON: .*source v4l2:/dev/video0.* is streaming again" <<<"$clean"'
+  check "published status: streaming, then unavailable while unplugged, then streaming" \
+    'grep -q "^SUB1: .* source=streaming" <<<"$clean" && grep -q "^SUB2: .* source=unavailable" <<<"$clean" && grep -q "^SUB3: .* source=streaming" <<<"$clean"'
   check "daemon exits 0 on SIGTERM" 'grep -q "^VM: daemon exit 0" <<<"$clean"'
 else
   echo "NOTE: moeseg has no 'run' subcommand in this build: the daemon part was skipped"
