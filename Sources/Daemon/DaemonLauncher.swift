@@ -1,0 +1,304 @@
+import Foundation
+import Logging
+import Mixture
+import Recording
+import Scenes
+import Sensors
+import Wire
+
+/// Command-line values that override the configuration (the `moeseg run` contract).
+public struct RunOverrides: Sendable {
+    public var source: String?
+    public var modelDirectory: String?
+    public var endpoint: String?
+    public var stream: String?
+    /// Stop after this many published frames.
+    public var maxFrames: UInt64?
+    /// Replay or synthesise as fast as inference takes frames.
+    public var maxRate = false
+    /// At the end of a recording, stop instead of looping.
+    public var exitAtEnd = false
+    public var logLevel: String?
+    /// Rewrite one status line on the terminal every interval.
+    public var statusLine = false
+
+    public init() {}
+}
+
+extension SourceSpec {
+    var isReplay: Bool {
+        if case .replay = self { return true }
+        return false
+    }
+}
+
+/// What `moeseg record` writes.
+public struct RecordRequest: Sendable {
+    /// The MCAP file.
+    public var path: String
+    /// Also run the mixture and record the published messages.
+    public var withResults: Bool
+
+    public init(path: String, withResults: Bool) {
+        self.path = path
+        self.withResults = withResults
+    }
+}
+
+/// Builds a running daemon from a configuration: finds the model, binds the publisher,
+/// opens the source, and serves until stopped.
+public enum DaemonLauncher {
+    /// The variant of models/demo the daemon runs by default.
+    public static let defaultDemoVariant = "moe-simple"
+
+    /// Reads and validates a config file, or the embedded default when `path` is nil.
+    public static func loadConfig(path: String?) throws(DaemonError) -> DaemonConfig {
+        guard let path else {
+            do { return try DaemonConfig.embeddedDefault() } catch { throw DaemonError.configuration("\(error)") }
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw DaemonError.configuration("cannot read config file \(path)")
+        }
+        do { return try DaemonConfig.parse(text, origin: path) } catch { throw DaemonError.configuration("\(error)") }
+    }
+
+    /// The model directory: the configured one, else $MOESEG_MODEL_DIR, else the demo model
+    /// installed next to the binary (`<exe>/../share/moeseg/models/demo/<variant>`), else the
+    /// repository's models/demo/<variant> above a `.build/<config>/moeseg` binary.
+    public static func resolveModelDirectory(configured: String, environment: [String: String],
+                                             executable: String) throws(DaemonError) -> String {
+        if !configured.isEmpty { return configured }
+        if let dir = environment["MOESEG_MODEL_DIR"], !dir.isEmpty { return dir }
+        let exe = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        var candidates = [exe.appendingPathComponent("../share/moeseg/models/demo").standardized.path]
+        var dir = exe
+        for _ in 0..<4 {
+            dir = dir.deletingLastPathComponent()
+            candidates.append(dir.appendingPathComponent("models/demo").standardized.path)
+        }
+        for root in candidates {
+            let variant = root + "/" + defaultDemoVariant
+            if FileManager.default.fileExists(atPath: variant + "/moe.toml") { return variant }
+        }
+        throw DaemonError.model("no model: give --model DIR, set [model] dir or $MOESEG_MODEL_DIR, or install the demo model "
+            + "(looked for \(defaultDemoVariant)/moe.toml in \(candidates.joined(separator: ", ")))")
+    }
+
+    /// The endpoint to bind: `auto` becomes ipc://$RUNTIME_DIRECTORY/<stream>.sock under systemd,
+    /// else /run/moeseg/ when writable, else $XDG_RUNTIME_DIR/moeseg/ or /tmp/moeseg-<uid>/.
+    public static func resolveEndpoint(_ endpoint: String, stream: String, environment: [String: String]) -> String {
+        guard endpoint == "auto" else { return endpoint }
+        if let runtime = environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first, !runtime.isEmpty {
+            return "ipc://\(runtime)/\(stream).sock"
+        }
+        if access(WireEndpoint.runDirectory, W_OK) == 0 { return WireEndpoint.defaultEndpoint(stream: stream) }
+        if let xdg = environment["XDG_RUNTIME_DIR"], !xdg.isEmpty, access(xdg, W_OK) == 0 {
+            return "ipc://\(xdg)/moeseg/\(stream).sock"
+        }
+        return "ipc:///tmp/moeseg-\(getuid())/\(stream).sock"
+    }
+
+    /// A function that opens the configured source (called again after every failure).
+    public static func sourceOpener(spec: SourceSpec, config: DaemonConfig, maxRate: Bool, exitAtEnd: Bool)
+        -> @Sendable () throws -> FrameSource {
+        let source = config.source
+        switch spec {
+        case let .synthetic(synthetic):
+            let domain = synthetic.domain
+            return {
+                try SyntheticSource(domain: domain, seed: source.syntheticSeed, width: source.syntheticWidth,
+                                    height: source.syntheticHeight, rate: maxRate ? nil : source.syntheticRate)
+            }
+        case let .replay(path, _):
+            let rate: ReplayRate = maxRate || source.replaySpeed == 0 ? .maximum : .paced(source.replaySpeed)
+            let loop = !exitAtEnd && source.replayAtEnd == .loop
+            return {
+                do {
+                    return try ReplaySource(path: path, options: ReplayOptions(rate: rate, loop: loop, loadLabels: false))
+                } catch {
+                    throw DaemonError.source("\(error)")
+                }
+            }
+        case var .v4l2(options):
+            // V4L2Source reopens a vanished camera itself and reports `unavailable` meanwhile.
+            options.waitForDevice = true
+            options.stallTimeout = .milliseconds(source.stallTimeoutMs)
+            options.minBackoff = .milliseconds(source.reopenBackoffMs)
+            options.maxBackoff = .milliseconds(source.reopenBackoffMaxMs)
+            let camera = options
+            return { try V4L2Source(options: camera) }
+        }
+    }
+
+    /// Runs the daemon until SIGTERM/SIGINT, `maxFrames` or the end of a recording; returns the exit status.
+    /// Call `SignalWaiter.blockDaemonSignals()` first, before any other thread exists.
+    public static func run(config base: DaemonConfig, configPath: String?, overrides: RunOverrides,
+                           environment: [String: String], executable: String,
+                           record: RecordRequest? = nil) throws(DaemonError) -> Int32 {
+        var config = base
+        if let source = overrides.source { config.source.spec = source }
+        if let model = overrides.modelDirectory { config.model.dir = model }
+        if let stream = overrides.stream {
+            if let problem = ConfigReader.streamProblem(stream) { throw DaemonError.configuration("--stream: \(problem)") }
+            config.publish.stream = stream
+        }
+        if let endpoint = overrides.endpoint {
+            if let problem = ConfigReader.endpointProblem(endpoint) { throw DaemonError.configuration("--endpoint: \(problem)") }
+            config.publish.endpoint = endpoint
+        }
+        let levelName = overrides.logLevel ?? config.logLevel
+        guard let level = DaemonLogging.level(named: levelName) else {
+            throw DaemonError.configuration("--log-level: unknown level \"\(levelName)\" (trace, debug, info, notice, warning, error, critical)")
+        }
+        let logger = DaemonLogging.logger(level: level)
+
+        let spec: SourceSpec
+        do { spec = try SourceSpec(parsing: config.source.spec) } catch { throw DaemonError.configuration("\(error)") }
+        for cpu in config.budget.cpus where !ThreadAffinity.isAllowed(cpu) {
+            throw DaemonError.configuration("[budget] cpus: CPU \(cpu) is not available to this process (\(ThreadAffinity.allowedCount) allowed)")
+        }
+
+        // Source: replays and synthetic scenes fail fast; a camera may appear later.
+        let opener = sourceOpener(spec: spec, config: config, maxRate: overrides.maxRate, exitAtEnd: overrides.exitAtEnd)
+        var initial: FrameSource?
+        do {
+            initial = try opener()
+        } catch {
+            if case .v4l2 = spec {
+                logger.warning("source \(spec) not available yet: \(error); retrying with backoff")
+            } else {
+                throw DaemonError.source("\(error)")
+            }
+        }
+
+        var mixture: (stage: MixtureStage, maps: Set<UncertaintyMap>, essential: Set<UncertaintyMap>, summary: String)?
+        if record == nil || record?.withResults == true {
+            do {
+                mixture = try makeMixtureStage(config: config, environment: environment, executable: executable)
+            } catch {
+                initial?.close()
+                throw error
+            }
+        }
+        let stage: FrameStage
+        var recording: RecordingStage?
+        if let record {
+            let writer: FrameRecordingWriter
+            do { writer = try FrameRecordingWriter(path: record.path) } catch {
+                initial?.close()
+                throw DaemonError.system("cannot write \(record.path): \(error)")
+            }
+            let domain: String
+            if case let .synthetic(d) = spec { domain = d.domain.rawValue } else { domain = "camera" }
+            try? writer.addRecordingInfo(RecordingInfo(domain: domain, generatorVersion: "moeseg record",
+                                                       extra: ["source": spec.description]))
+            if let mixture {
+                mixture.stage.recorder = ResultRecorder(writer: writer, stream: config.publish.stream)
+            }
+            let stageLogger = logger
+            let recorder = RecordingStage(writer: writer, inner: mixture?.stage) { stageLogger.error("\($0)") }
+            recording = recorder
+            stage = recorder
+        } else {
+            stage = mixture!.stage
+        }
+        let maps = mixture?.maps ?? []
+        let essential = mixture?.essential ?? []
+        let routingSamples = config.model.routingSamples
+
+        var options = PipelineOptions(
+            budget: BudgetPolicy(deadlineNanos: UInt64(config.budget.deadlineMs * 1e6), degradeAfter: config.budget.degradeAfter,
+                                 recoverAfter: config.budget.recoverAfter, recoverFraction: config.budget.recoverFraction,
+                                 maxStride: config.budget.maxFrameStride,
+                                 hasRoutingSamples: routingSamples > 0 && !maps.isDisjoint(with: [.routingPE, .routingMI]),
+                                 hasOptionalMaps: !maps.subtracting(essential).isEmpty),
+            thresholds: config.ood.thresholds)
+        options.cpus = config.budget.cpus
+        options.enterFrames = config.ood.enterFrames
+        options.exitFrames = config.ood.exitFrames
+        options.statusIntervalNanos = UInt64(config.status.intervalMs) * 1_000_000
+        options.reopenBackoffNanos = UInt64(config.source.reopenBackoffMs) * 1_000_000
+        options.reopenBackoffMaxNanos = UInt64(config.source.reopenBackoffMaxMs) * 1_000_000
+        options.stallTimeoutNanos = UInt64(config.source.stallTimeoutMs) * 1_000_000
+        options.maxFrames = overrides.maxFrames
+        if case .v4l2 = spec { options.exitAtEndOfStream = false } else {
+            options.lossless = overrides.maxRate || (spec.isReplay && config.source.replaySpeed == 0)
+        }
+        let pipeline = Pipeline(options: options, source: initial, reopen: opener, stage: stage, logger: logger)
+
+        let what = record.map { "moeseg record to \($0.path)" } ?? "moeseg run"
+        logger.info("\(what): source \(spec)\(mixture.map { ", " + $0.summary } ?? ""), deadline \(config.budget.deadlineMs) ms")
+        let stall = max(1_000_000_000, UInt64(config.budget.deadlineMs * 1e6) * UInt64(config.status.watchdogStallDeadlines))
+        let service = DaemonService(
+            pipeline: pipeline, notifier: SystemdNotifier(environment: environment), logger: logger,
+            statusIntervalNanos: options.statusIntervalNanos, watchdogStallNanos: stall, statusLine: overrides.statusLine,
+            reloadThresholds: {
+                let fresh = try loadConfig(path: configPath)
+                return fresh.ood.thresholds
+            })
+        let status = try service.run()
+        if let failure = recording?.failure { throw DaemonError.system("recording \(record?.path ?? ""): \(failure)") }
+        if let recording { logger.info("recorded \(recording.framesWritten) frames to \(record?.path ?? "")") }
+        return status
+    }
+
+    /// Loads the model, binds the publisher and joins them in a stage.
+    static func makeMixtureStage(config: DaemonConfig, environment: [String: String], executable: String) throws(DaemonError)
+        -> (stage: MixtureStage, maps: Set<UncertaintyMap>, essential: Set<UncertaintyMap>, summary: String) {
+        // Model.
+        let modelDirectory = try resolveModelDirectory(configured: config.model.dir, environment: environment, executable: executable)
+        let model: MixtureModel
+        do { model = try MixtureModel.load(directory: modelDirectory) } catch { throw DaemonError.model("\(error)") }
+        var maps = Set(config.model.maps.compactMap(UncertaintyMap.init(rawValue:)))
+        let essential = Set(config.model.essentialMaps.compactMap(UncertaintyMap.init(rawValue:)))
+        let routingSamples = config.model.routingSamples
+        if routingSamples == 0 { maps.subtract([.routingPE, .routingMI]) }
+        let runner: MixtureRunner
+        do {
+            runner = try MixtureRunner(model: model, options: MixtureRunOptions(
+                threads: 1, cpus: config.budget.cpus,
+                routing: RoutingSampling(samples: routingSamples, temperature: config.model.routingTemperature, seed: 0),
+                maps: maps, mutualInformationPixelThreshold: config.model.miPixelThreshold,
+                parallelExperts: config.model.threads > 1))
+        } catch {
+            throw DaemonError.model("\(modelDirectory): \(error)")
+        }
+
+        // Publisher.
+        let endpoint = resolveEndpoint(config.publish.endpoint, stream: config.publish.stream, environment: environment)
+        let encoding = MapEncoding(rawValue: config.publish.mapEncoding) ?? .u8
+        var encodings: [String: MapEncoding] = [:]
+        var ranges: [String: ClosedRange<Float>] = [:]
+        let logClasses = Float(log(Double(max(2, model.classes))))
+        for map in maps {
+            encodings[map.rawValue] = encoding
+            // Entropies and informations are in nats, bounded by ln C; EV and the gate entropy are in [0, 1].
+            if map != .ev && map != .gateEntropy { ranges[map.rawValue] = 0...logClasses }
+        }
+        var curve: CurveKeys?
+        if !config.publish.curveSecretKeyFile.isEmpty {
+            do { curve = try CurveKeys.load(secretKeyFile: config.publish.curveSecretKeyFile) } catch {
+                throw DaemonError.publishing("[publish] curve_secret_key_file: \(error)")
+            }
+        }
+        let publisher: Publisher
+        do {
+            publisher = try Publisher(options: PublisherOptions(stream: config.publish.stream, endpoint: endpoint,
+                                                                sendHighWaterMark: config.publish.sendHighWaterMark,
+                                                                curve: curve, mapEncodings: encodings, u8Ranges: ranges),
+                                      meta: MixtureStage.meta(model: model, thresholds: config.ood.thresholds,
+                                                              enterFrames: config.ood.enterFrames, exitFrames: config.ood.exitFrames))
+        } catch {
+            throw DaemonError.publishing("cannot publish on \(endpoint): \(error)")
+        }
+        let stage = MixtureStage(runner: runner, publisher: publisher,
+                                 maps: .init(all: maps, essential: essential.intersection(maps)),
+                                 routingSamples: routingSamples, thresholds: config.ood.thresholds,
+                                 enterFrames: config.ood.enterFrames, exitFrames: config.ood.exitFrames)
+
+        let summary = "model \(model.manifest.id) \(model.manifest.version) (\(modelDirectory)), "
+            + "publishing \(config.publish.stream)/* on \(publisher.boundEndpoint), "
+            + "maps \(maps.map(\.rawValue).sorted().joined(separator: ","))"
+        return (stage, maps, essential.intersection(maps), summary)
+    }
+}

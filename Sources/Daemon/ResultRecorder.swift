@@ -1,0 +1,163 @@
+import Foundation
+import Mixture
+import Recording
+import Sensors
+import SwiftProtobuf
+import Wire
+
+/// Writes the messages the daemon publishes into an MCAP file next to the camera frames:
+/// one channel per topic (`<stream>/seg`, ...), protobuf encoding, the moeseg.v1 schema as
+/// FileDescriptorSet, so a recording replays what planners saw. Record mode only: building
+/// the messages allocates, which the publish path itself avoids.
+public final class ResultRecorder {
+    private let writer: FrameRecordingWriter
+    private let stream: String
+    private var channels: [TopicKind: UInt16] = [:]
+    private var sequences: [TopicKind: UInt32] = [:]
+    /// The first write error (the recording stops growing after it; reported at the end).
+    public private(set) var failure: MCAPError?
+
+    /// Records into `writer` under topics of `stream`.
+    public init(writer: FrameRecordingWriter, stream: String) {
+        self.writer = writer
+        self.stream = stream
+    }
+
+    /// Adds one message at `logTime` (ns since the epoch).
+    public func record<M: SwiftProtobuf.Message>(_ kind: TopicKind, _ message: M, logTime: UInt64) {
+        guard failure == nil else { return }
+        do {
+            let channel = try channel(kind)
+            let bytes: [UInt8] = try message.serializedBytes()
+            let sequence = sequences[kind, default: 0]
+            sequences[kind] = sequence &+ 1
+            try bytes.withUnsafeBytes { raw in
+                try writer.mcap.addMessage(channelId: channel, sequence: sequence, logTime: logTime,
+                                           publishTime: realtimeNow(), data: raw)
+            }
+        } catch let error as MCAPError {
+            failure = error
+        } catch {
+            failure = .invalidArgument("cannot serialise \(kind.topic(stream: stream)): \(error)")
+        }
+    }
+
+    /// A segmentation message as published.
+    public func segmentation(header: Moeseg_V1_Header, classIds: UnsafeBufferPointer<UInt8>, width: Int, height: Int,
+                             logTime: UInt64) {
+        var message = Moeseg_V1_Segmentation()
+        message.header = stamped(header)
+        message.width = UInt32(width)
+        message.height = UInt32(height)
+        message.classIds = Data(buffer: classIds)
+        record(.segmentation, message, logTime: logTime)
+    }
+
+    /// An uncertainty map in the encoding the publisher uses for it.
+    public func map(header: Moeseg_V1_Header, name: String, values: UnsafeBufferPointer<Float>, width: Int, height: Int,
+                    quantization: (encoding: MapEncoding, scale: Float, offset: Float), logTime: UInt64) {
+        var message = Moeseg_V1_UncertaintyMap()
+        message.header = stamped(header)
+        message.map = name
+        message.encoding = quantization.encoding.wire
+        if quantization.encoding == .u8 {
+            message.scale = quantization.scale
+            message.offset = quantization.offset
+        }
+        message.width = UInt32(width)
+        message.height = UInt32(height)
+        var data = Data(count: values.count * quantization.encoding.bytesPerValue)
+        data.withUnsafeMutableBytes { raw in
+            MapCodec.encode(values, as: quantization.encoding, scale: quantization.scale, offset: quantization.offset,
+                            into: raw.baseAddress!)
+        }
+        message.data = data
+        record(.uncertainty, message, logTime: logTime)
+    }
+
+    private func stamped(_ header: Moeseg_V1_Header) -> Moeseg_V1_Header {
+        var header = header
+        header.stream = stream
+        header.publishRealtimeNs = Int64(bitPattern: realtimeNow())
+        return header
+    }
+
+    private func channel(_ kind: TopicKind) throws(MCAPError) -> UInt16 {
+        if let id = channels[kind] { return id }
+        let (name, data): (String, [UInt8]) = switch kind {
+        case .segmentation: ("moeseg.v1.Segmentation", WireSchemas.segmentation)
+        case .uncertainty: ("moeseg.v1.UncertaintyMap", WireSchemas.uncertainty)
+        case .verdict: ("moeseg.v1.OodVerdict", WireSchemas.ood)
+        case .status: ("moeseg.v1.Status", WireSchemas.status)
+        case .meta: ("moeseg.v1.Meta", WireSchemas.meta)
+        }
+        let schema = try writer.mcap.addSchema(name: name, encoding: "protobuf", data: data)
+        let id = try writer.mcap.addChannel(topic: kind.topic(stream: stream), messageEncoding: "protobuf", schemaId: schema)
+        channels[kind] = id
+        return id
+    }
+}
+
+/// The stage of `moeseg record`: writes every frame the pipeline takes to MCAP and, with
+/// results, runs and publishes the mixture as the daemon does and records what it published.
+public final class RecordingStage: FrameStage {
+    private let writer: FrameRecordingWriter
+    private let inner: MixtureStage?
+    private let logger: (String) -> Void
+    private var frameFailure: MCAPError?
+    private var closed = false
+    /// Frames written.
+    public private(set) var framesWritten: UInt64 = 0
+
+    /// Records into `writer`; `inner` (with its recorder set) adds the results.
+    public init(writer: FrameRecordingWriter, inner: MixtureStage?, logger: @escaping (String) -> Void) {
+        self.writer = writer
+        self.inner = inner
+        self.logger = logger
+    }
+
+    public func apply(step: BudgetStep) { inner?.apply(step: step) }
+
+    public func infer(_ frame: Frame) throws -> FrameScores {
+        try inner?.infer(frame) ?? FrameScores()
+    }
+
+    public func publish(frame: Frame, timing: FrameTiming, verdict: OODVerdict, step: BudgetStep) {
+        if frameFailure == nil {
+            let logTime = timing.captureRealtime(of: frame)
+            do {
+                try frame.pixels.withUnsafeBytes { raw in
+                    try writer.addCameraFrame(pixels: raw, width: frame.width, height: frame.height, step: frame.stride,
+                                              encoding: frame.format.rawValue, captureTimeNanos: logTime)
+                }
+                if let labels = frame.labels {
+                    try labels.withUnsafeBytes { raw in
+                        try writer.addLabelMap(labels: raw, width: frame.width, height: frame.height,
+                                               captureTimeNanos: logTime)
+                    }
+                }
+                framesWritten += 1
+            } catch {
+                frameFailure = (error as? MCAPError) ?? .invalidArgument("\(error)")
+                logger("recording stopped growing: \(error)")
+            }
+        }
+        inner?.publish(frame: frame, timing: timing, verdict: verdict, step: step)
+    }
+
+    public func publish(status: PipelineStatus) { inner?.publish(status: status) }
+
+    public func thresholdsChanged(_ thresholds: OODThresholds) { inner?.thresholdsChanged(thresholds) }
+
+    public func service() { inner?.service() }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        inner?.close()
+        do { try writer.close() } catch { logger("cannot finish the recording: \(error)") }
+    }
+
+    /// The first error, if writing failed.
+    public var failure: MCAPError? { frameFailure ?? inner?.recorder?.failure }
+}

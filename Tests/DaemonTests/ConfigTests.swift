@@ -1,0 +1,138 @@
+import Daemon
+import Foundation
+import Mixture
+import Testing
+
+@Suite("Daemon config")
+struct ConfigTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test func embeddedDefaultIsTheCommittedFile() throws {
+        let file = try String(contentsOf: Self.root.appendingPathComponent("config/moeseg.toml"), encoding: .utf8)
+        #expect(EmbeddedConfig.text + "\n" == file, "run tools/dev/embed-config.sh after editing config/moeseg.toml")
+    }
+
+    @Test func embeddedDefaultParses() throws {
+        let config = try DaemonConfig.embeddedDefault()
+        #expect(config.source.spec == "synthetic:urban")
+        #expect(config.publish.endpoint == "auto")
+        #expect(config.ood.thresholds.meanMutualInformation == 0.05)
+        #expect(config.ood.thresholds.gateEntropy == 0.6)
+        #expect(config.ood.thresholds.routingMutualInformation == nil)  // not in `enabled`
+        #expect(config.model.maps.contains("mi_stacked"))
+        #expect(config.budget.deadlineMs == 100)
+    }
+
+    @Test func everyKeyOfTheDefaultIsCommented() throws {
+        let lines = EmbeddedConfig.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for (index, line) in lines.enumerated() where line.contains(" = ") && !line.hasPrefix("#") {
+            let previous = index > 0 ? lines[index - 1] : ""
+            let isContinuation = previous.contains(" = ") && !previous.hasPrefix("#")
+            // A key sits under a comment, or right under a commented sibling key (a documented pair).
+            #expect(previous.hasPrefix("#") || isContinuation, "key without a comment: \(line)")
+        }
+    }
+
+    func problems(_ text: String) -> [String] {
+        do {
+            _ = try DaemonConfig.parse(text, origin: "test.toml")
+            return []
+        } catch {
+            return error.problems
+        }
+    }
+
+    @Test func emptyConfigIsTheBuiltInDefaults() throws {
+        let config = try DaemonConfig.parse("", origin: "empty")
+        #expect(config.budget.deadlineMs == 100)
+        #expect(config.publish.stream == "front")
+    }
+
+    @Test func unknownSectionsAndKeysAreReported() {
+        let found = problems("[budget]\ndeadline = 10\n[camera]\nx = 1\n")
+        #expect(found.count == 2)
+        #expect(found.contains { $0.contains("[budget] unknown key `deadline`") })
+        #expect(found.contains { $0.contains("unknown section or key `camera`") })
+    }
+
+    @Test func wrongTypesAndRangesAreReportedOnePerProblem() {
+        let found = problems("""
+            [budget]
+            deadline_ms = "fast"
+            degrade_after = 0
+            cpus = [0, "one"]
+            [publish]
+            map_encoding = "png"
+            endpoint = "udp://x"
+            stream = "a/b"
+            [log]
+            level = "loud"
+            """)
+        #expect(found.count == 7, "\(found)")
+        #expect(found.contains { $0.hasPrefix("[budget] deadline_ms must be a number, got string") })
+        #expect(found.contains { $0.hasPrefix("[budget] degrade_after: must be 1-10000, got 0") })
+        #expect(found.contains { $0.hasPrefix("[budget] cpus must be an array of integers") })
+        #expect(found.contains { $0.hasPrefix("[publish] map_encoding") })
+        #expect(found.contains { $0.hasPrefix("[publish] endpoint") })
+        #expect(found.contains { $0.hasPrefix("[publish] stream") })
+        #expect(found.contains { $0.hasPrefix("[log] level") })
+    }
+
+    @Test func crossKeyRulesAreChecked() {
+        let found = problems("""
+            [model]
+            maps = ["pe_stacked", "nonsense"]
+            essential_maps = ["mi_stacked"]
+            [ood]
+            enabled = ["routing_mi"]
+            [source]
+            reopen_backoff_ms = 500
+            reopen_backoff_max_ms = 100
+            """)
+        #expect(found.contains { $0.contains("unknown map `nonsense`") })
+        #expect(found.contains { $0.contains("essential_maps: `mi_stacked` is not in maps") })
+        #expect(found.contains { $0.contains("[ood] routing_mi is enabled but has no threshold") })
+        #expect(found.contains { $0.contains("reopen_backoff_max_ms (100) must be ≥ reopen_backoff_ms (500)") })
+    }
+
+    @Test func syntaxErrorsNameTheLine() {
+        let found = problems("[budget]\ndeadline_ms = \n")
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("line 2:") == true, "\(found)")
+    }
+
+    @Test func errorTextHasOneLinePerProblemWithTheOrigin() {
+        do {
+            _ = try DaemonConfig.parse("[log]\nlevel = 3\n[x]\n", origin: "/etc/moeseg/front.toml")
+            Issue.record("expected an error")
+        } catch {
+            let lines = error.description.split(separator: "\n")
+            #expect(lines.count == 2)
+            #expect(lines.allSatisfy { $0.hasPrefix("config /etc/moeseg/front.toml: ") })
+        }
+    }
+
+    @Test func sourceSpecsParse() throws {
+        #expect(try SourceSpecCheck.parse("v4l2:/dev/video0") == "v4l2:/dev/video0")
+        #expect(try SourceSpecCheck.parse("replay:a.mcap") == "replay:a.mcap")
+        #expect(try SourceSpecCheck.parse("synthetic:ambiguous") == "synthetic:ambiguous")
+        for bad in ["synthetic:moon", "v4l2:", "camera:/dev/video0", "replay"] {
+            #expect(throws: (any Error).self) { try SourceSpecCheck.parse(bad) }
+        }
+    }
+
+    @Test func autoEndpointFollowsSystemdThenRuntimeDirectories() {
+        #expect(DaemonLauncher.resolveEndpoint("tcp://127.0.0.1:5560", stream: "s", environment: [:]) == "tcp://127.0.0.1:5560")
+        #expect(DaemonLauncher.resolveEndpoint("auto", stream: "front", environment: ["RUNTIME_DIRECTORY": "/run/moeseg"])
+            == "ipc:///run/moeseg/front.sock")
+        let fallback = DaemonLauncher.resolveEndpoint("auto", stream: "front", environment: ["XDG_RUNTIME_DIR": "/nonexistent"])
+        #expect(fallback.hasPrefix("ipc://") && fallback.hasSuffix("/front.sock"))
+    }
+}
+
+import Sensors
+
+enum SourceSpecCheck {
+    static func parse(_ text: String) throws -> String { try SourceSpec(parsing: text).description }
+}
