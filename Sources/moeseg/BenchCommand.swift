@@ -167,13 +167,15 @@ enum JSONLine {
 
     static func value(_ v: Any) -> String {
         switch v {
-        case let d as Double: return d.isFinite ? String(format: "%.4f", d) : "null"
+        // Four decimals for timings; small scores (mean MI 1e-5) keep six significant digits.
+        case let d as Double: return d.isFinite ? String(format: d == 0 || abs(d) >= 0.01 ? "%.4f" : "%.6g", d) : "null"
         case let i as Int: return String(i)
         case let s as String: return quote(s)
         case let b as Bool: return b ? "true" : "false"
         case let a as [Double]: return "[" + a.map { value($0) }.joined(separator: ", ") + "]"
-        case let a as [Any]: return "[" + a.map { value($0) }.joined(separator: ", ") + "]"
+        // Objects first: an array of (key, value) pairs also matches [Any].
         case let o as [(String, Any)]: return object(o)
+        case let a as [Any]: return "[" + a.map { value($0) }.joined(separator: ", ") + "]"
         default: return "null"
         }
     }
