@@ -124,12 +124,14 @@ public enum DaemonLauncher {
                     throw DaemonError.source("\(error)")
                 }
             }
-        case let .v4l2(o):
-            // The V4L2 source reopens a vanished camera itself (state `unavailable`, backoff).
-            var waiting = o
-            waiting.waitForDevice = true
-            let options = waiting
-            return { try V4L2Source(options: options) }
+        case var .v4l2(options):
+            // V4L2Source reopens a vanished camera itself and reports `unavailable` meanwhile.
+            options.waitForDevice = true
+            options.stallTimeout = .milliseconds(source.stallTimeoutMs)
+            options.minBackoff = .milliseconds(source.reopenBackoffMs)
+            options.maxBackoff = .milliseconds(source.reopenBackoffMaxMs)
+            let camera = options
+            return { try V4L2Source(options: camera) }
         }
     }
 

@@ -56,6 +56,18 @@ public struct StageTimings: Sendable {
     public var combine: Double = 0
     public var uncertainty: Double = 0
     public var total: Double = 0
+    /// CPU seconds the expert runs took on their threads, summed (independent of machine load).
+    public var expertsCPU: Double = 0
+    /// CPU seconds of the uncertainty stage, summed over the threads that computed it.
+    public var uncertaintyCPU: Double = 0
+}
+
+/// CPU time of the calling thread, nanoseconds.
+@inline(__always)
+func threadCPUNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
 /// One frame's results: views into the runner's reused buffers, valid until its next `process`.
@@ -123,6 +135,11 @@ public final class MixtureRunner {
     private let pixels: Int
     private let mixWeights: UnsafeMutableBufferPointer<Float>
     private let mixColumn: UnsafeMutableBufferPointer<Double>
+    /// Per-thread CPU nanoseconds of the current stage (one slot per worker or part).
+    private let cpuSlots: UnsafeMutableBufferPointer<UInt64>
+    /// Wall seconds of each expert (or pass), written by the workers; copied into `timings`
+    /// on the caller's thread (workers never touch a Swift array another result may share).
+    private let expertSeconds: UnsafeMutableBufferPointer<Double>
 
     private enum Phase: Int { case experts, uncertainty }
     private var phase = Phase.experts
@@ -158,6 +175,10 @@ public final class MixtureRunner {
         activeSamples = options.routing.samples
         let workerCount = kind == .mcDropout ? copies : manifest.experts.count
         uncertaintyParts = options.parallelExperts ? max(1, min(workerCount, processors)) : 1
+        cpuSlots = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: max(workerCount, uncertaintyParts, 1))
+        cpuSlots.initialize(repeating: 0)
+        expertSeconds = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, kind == .mcDropout ? passes : manifest.experts.count))
+        expertSeconds.initialize(repeating: 0)
 
         switch kind {
         case .mixture:
@@ -199,6 +220,8 @@ public final class MixtureRunner {
     deinit {
         for worker in workers { worker.stop() }
         predictionOut.deallocate()
+        cpuSlots.deallocate()
+        expertSeconds.deallocate()
     }
 
     /// Routing samples per frame, 0...configured K (fewer when the frame budget is tight).
@@ -260,6 +283,7 @@ public final class MixtureRunner {
         currentFrame = frameIndex
         timings.preprocess = preprocess
         let t0 = DispatchTime.now().uptimeNanoseconds
+        cpuSlots.update(repeating: 0)
         if workers.isEmpty {
             for i in 0..<max(1, sessionsWorkerCount) { work(i, of: max(1, sessionsWorkerCount)) }
         } else {
@@ -267,6 +291,9 @@ public final class MixtureRunner {
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
         timings.expertStage = Double(t1 - t0) / 1e9
+        timings.expertsCPU = Double(cpuSlots.reduce(0, &+)) / 1e9
+        for i in timings.experts.indices { timings.experts[i] = expertSeconds[i] }
+        cpuSlots.update(repeating: 0)
         var scores = FrameScores()
         let manifest = model.manifest
         if let uncertainty, let gate = gateSession {
@@ -284,11 +311,13 @@ public final class MixtureRunner {
                 moe = conv.outputBuffer(0).baseAddress!
             }
             let t3 = DispatchTime.now().uptimeNanoseconds
+            let c3 = threadCPUNanos()
             timings.combine = Double(t3 - t2) / 1e9
             try uncertainty.prepare(gateLogits: gate.outputBuffer(model.gateOutput), moeLogits: moe, frameIndex: frameIndex)
             if workers.isEmpty || uncertaintyParts == 1 {
                 for p in 0..<uncertaintyParts { uncertainty.computeTiles(part: p, of: uncertaintyParts) }
             } else {
+                cpuSlots.update(repeating: 0)
                 dispatch(.uncertainty)
             }
             uncertainty.finish()
@@ -301,6 +330,7 @@ public final class MixtureRunner {
             scores = uncertainty.frameScores(mutualInformationFrom: mi, pixelThreshold: options.mutualInformationPixelThreshold)
             let t4 = DispatchTime.now().uptimeNanoseconds
             timings.uncertainty = Double(t4 - t3) / 1e9
+            timings.uncertaintyCPU = Double((threadCPUNanos() - c3) &+ cpuSlots.reduce(0, &+)) / 1e9
         } else if let sampleSet {
             let t2 = DispatchTime.now().uptimeNanoseconds
             sampleSet.compute()
@@ -356,7 +386,11 @@ public final class MixtureRunner {
     private func work(_ index: Int) {
         switch phase {
         case .experts: work(index, of: workers.count)
-        case .uncertainty: if index < uncertaintyParts { uncertainty!.computeTiles(part: index, of: uncertaintyParts) }
+        case .uncertainty:
+            guard index < uncertaintyParts else { return }
+            let c0 = threadCPUNanos()
+            uncertainty!.computeTiles(part: index, of: uncertaintyParts)
+            cpuSlots[index] = threadCPUNanos() - c0
         }
     }
 
@@ -372,22 +406,26 @@ public final class MixtureRunner {
             var pass = index
             while pass < mc.passes {
                 let t0 = DispatchTime.now().uptimeNanoseconds
+                let c0 = threadCPUNanos()
                 session.inputBuffer(imageIndex).baseAddress!.update(from: input.baseAddress!, count: input.count)
                 DropoutMask.fill(session.inputBuffer(maskIndex), rate: mc.rate, seed: options.routing.seed,
                                  frameIndex: currentFrame, pass: pass)
                 session.run()
                 let logits = session.outputBuffer(interface.logitsOutput)
                 (passLogits.baseAddress! + pass * c * pixels).update(from: logits.baseAddress!, count: logits.count)
-                timings.experts[pass] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                expertSeconds[pass] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                cpuSlots[index] &+= threadCPUNanos() - c0
                 pass += count
             }
             return
         }
         let t0 = DispatchTime.now().uptimeNanoseconds
+        let c0 = threadCPUNanos()
         let session = sessions[index]
         session.inputBuffer(0).baseAddress!.update(from: input.baseAddress!, count: input.count)
         session.run()
-        timings.experts[index] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        expertSeconds[index] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        cpuSlots[index] &+= threadCPUNanos() - c0
     }
 
     func mapBuffer(_ m: UncertaintyMap) -> UnsafeBufferPointer<Float>? {

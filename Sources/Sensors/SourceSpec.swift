@@ -120,7 +120,7 @@ public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The spec written back in its canonical form.
+    /// The spec written back in canonical form, options only where they differ from the defaults.
     public var description: String {
         switch self {
         case let .v4l2(o):
@@ -138,7 +138,13 @@ public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
             if o.loop { items.append("loop=true") }
             return "replay:\(path)" + (items.isEmpty ? "" : "?" + items.joined(separator: "&"))
         case let .synthetic(o):
-            return "synthetic:\(o.domain.rawValue)?width=\(o.width)&height=\(o.height)&fps=\(o.fps.map(Self.number) ?? "max")&seed=\(o.seed)"
+            let defaults = SyntheticSpec(domain: o.domain)
+            var items: [String] = []
+            if o.width != defaults.width { items.append("width=\(o.width)") }
+            if o.height != defaults.height { items.append("height=\(o.height)") }
+            if o.fps != defaults.fps { items.append("fps=\(o.fps.map(Self.number) ?? "max")") }
+            if o.seed != defaults.seed { items.append("seed=\(o.seed)") }
+            return "synthetic:\(o.domain.rawValue)" + (items.isEmpty ? "" : "?" + items.joined(separator: "&"))
         }
     }
 

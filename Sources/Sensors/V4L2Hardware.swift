@@ -115,6 +115,12 @@ public final class V4L2Hardware: V4L2Device {
     }
 
     public func dequeue() throws(V4L2Error) -> V4L2DequeuedBuffer? {
+        // Ask poll first: libv4l2 prints an error line for every DQBUF that ends in EAGAIN,
+        // and draining always ends in one. An error or hang-up still goes to DQBUF for its errno.
+        var events: Int16 = 0
+        let ready = cv4l2_poll(fd, 0, &events)
+        guard ready >= 0 else { throw failure("poll") }
+        if ready == 0 { return nil }
         var out = cv4l2_dequeued()
         guard cv4l2_dequeue(fd, &out) == 0 else {
             if errno == EAGAIN { return nil }

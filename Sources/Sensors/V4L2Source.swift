@@ -63,7 +63,12 @@ public struct V4L2Negotiated: Sendable, Equatable {
 public final class V4L2Source: FrameSource {
     public let name: String
     public let options: V4L2Options
-    public private(set) var state: SourceState
+    public private(set) var state: SourceState {
+        didSet { if state != oldValue { onStateChange?(oldValue, state, state == .unavailable ? lastError : nil) } }
+    }
+    /// Called on every state change (old, new, and for `unavailable` the reason), on the
+    /// thread that calls `nextFrame`; changes inside one call are not missed.
+    public var onStateChange: ((SourceState, SourceState, V4L2Error?) -> Void)?
     /// What the last successful open negotiated.
     public private(set) var negotiated: V4L2Negotiated?
     /// Why the source last became unavailable (or failed to reopen).
@@ -268,7 +273,6 @@ public final class V4L2Source: FrameSource {
     }
 
     private func scheduleRetry(now: UInt64) {
-        if state == .streaming { state = .unavailable }
         nextAttemptNanos = now &+ backoffNanos
         backoffNanos = min(backoffNanos &* 2, Self.nanos(options.maxBackoff))
     }

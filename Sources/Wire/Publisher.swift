@@ -87,8 +87,8 @@ public final class Publisher: @unchecked Sendable {
               options.stream.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
             throw WireError.endpoint(options.endpoint, "stream name '\(options.stream)' must be non-empty letters, digits, '-', '_' or '.'")
         }
-        guard (1...1000).contains(options.sendHighWaterMark) else {
-            throw WireError.endpoint(options.endpoint, "send high-water mark must be 1...1000 frames, got \(options.sendHighWaterMark)")
+        guard (1...100_000).contains(options.sendHighWaterMark) else {
+            throw WireError.endpoint(options.endpoint, "send high-water mark must be 1...100000 frames, got \(options.sendHighWaterMark)")
         }
         for (name, range) in options.u8Ranges where !(range.upperBound > range.lowerBound) || !range.lowerBound.isFinite || !range.upperBound.isFinite {
             throw WireError.endpoint(options.endpoint, "u8 range of map \(name) must be finite and non-empty")

@@ -30,6 +30,7 @@ public struct WireBenchmark {
         public var publishP50: Double
         public var publishP99: Double
         public var frameMean: Double
+        public var frameP50: Double
         public var frameP99: Double
     }
 
@@ -46,6 +47,9 @@ public struct WireBenchmark {
         public var sendBuffersCreated: Int
         public var publishMeanRatio: Double { withStalled.publishMean / withoutStalled.publishMean }
         public var publishP99Ratio: Double { withStalled.publishP99 / withoutStalled.publishP99 }
+        /// The figure least moved by preemption on a loaded machine.
+        public var publishP50Ratio: Double { withStalled.publishP50 / withoutStalled.publishP50 }
+        public var frameP50Ratio: Double { withStalled.frameP50 / withoutStalled.frameP50 }
         public var frameMeanRatio: Double { withStalled.frameMean / withoutStalled.frameMean }
     }
 
@@ -138,7 +142,8 @@ public struct WireBenchmark {
             let p = s.publish.sorted(), f = s.frame.sorted()
             return Phase(name: name, frames: p.count, publishMean: p.reduce(0, +) / Double(p.count),
                          publishP50: percentile(p, 0.5), publishP99: percentile(p, 0.99),
-                         frameMean: f.reduce(0, +) / Double(f.count), frameP99: percentile(f, 0.99))
+                         frameMean: f.reduce(0, +) / Double(f.count), frameP50: percentile(f, 0.5),
+                         frameP99: percentile(f, 0.99))
         }
         let bytesPerFrame = n + options.maps.values.reduce(0) { $0 + n * $1.bytesPerValue }
         return Result(withoutStalled: phase("reader", samples[false]!), withStalled: phase("reader+stalled", samples[true]!),

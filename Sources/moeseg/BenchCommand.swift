@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure a model's latency (median, p90, min) and resident memory.")
 
-    @Option(name: .long, help: "The ONNX model file.")
+    @Option(name: .long, help: "The ONNX model file, or a model directory (moe.toml): the whole mixture with uncertainty.")
     var model: String
 
     @Option(name: .long, help: "Threads that share each layer.")
@@ -33,13 +33,48 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Time every node and print where the time goes.")
     var profile = false
 
+    @Flag(name: .long, help: "Model directory only: run the experts one after another instead of in parallel.")
+    var sequential = false
+
+    @Flag(name: .long, help: "Model directory only: measure parallel and sequential experts in the same run, frames alternating.")
+    var compare = false
+
+    @Option(name: .customLong("routing-samples"), help: "Model directory only: routing samples K per frame.")
+    var routingSamples: Int = 0
+
+    @Option(name: .long, help: "Model directory only: CPUs to pin the expert workers to, e.g. 0,1.")
+    var cpus: String?
+
+    @Option(name: .customLong("frame-size"), help: "Model directory only: camera frame size WxH to preprocess (default: the model's input size).")
+    var frameSize: String?
+
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        guard routingSamples >= 0, routingSamples <= 1024 else { throw ValidationError("--routing-samples must be in 0...1024") }
     }
 
     func run() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue {
+            try reportingErrors {
+                let cpuList = try (cpus ?? "").split(separator: ",").map { text -> Int in
+                    guard let cpu = Int(text), cpu >= 0 else { throw fail("--cpus must look like 0,1") }
+                    return cpu
+                }
+                var size: (Int, Int)? = nil
+                if let frameSize {
+                    let parts = frameSize.split(separator: "x").compactMap { Int($0) }
+                    guard parts.count == 2, parts.allSatisfy({ $0 > 0 && $0 <= 16384 }) else { throw fail("--frame-size must look like 1280x720") }
+                    size = (parts[0], parts[1])
+                }
+                try MixtureBench.run(.init(directory: model, threads: threads, iterations: iterations, warmup: warmup, json: json,
+                                           sequential: sequential, compare: compare, routingSamples: routingSamples,
+                                           cpus: cpuList, frameWidth: size?.0, frameHeight: size?.1))
+            }
+            return
+        }
         try reportingErrors {
             var shape: [Int]? = nil
             var values: [Float]? = nil

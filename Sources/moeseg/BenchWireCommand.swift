@@ -67,11 +67,13 @@ struct BenchWire: ParsableCommand {
             if json {
                 let phase = { (p: WireBenchmark.Phase) -> [String: Any] in
                     ["frames": p.frames, "publish_mean_us": p.publishMean, "publish_p50_us": p.publishP50,
-                     "publish_p99_us": p.publishP99, "frame_mean_us": p.frameMean, "frame_p99_us": p.frameP99]
+                     "publish_p99_us": p.publishP99, "frame_mean_us": p.frameMean, "frame_p50_us": p.frameP50,
+                     "frame_p99_us": p.frameP99]
                 }
                 let object: [String: Any] = [
                     "without_stalled": phase(r.withoutStalled), "with_stalled": phase(r.withStalled),
                     "publish_mean_ratio": r.publishMeanRatio, "publish_p99_ratio": r.publishP99Ratio,
+                    "publish_p50_ratio": r.publishP50Ratio, "frame_p50_ratio": r.frameP50Ratio,
                     "frame_mean_ratio": r.frameMeanRatio, "reader_received": r.readerReceived, "sent": r.sent,
                     "stalled_received_seg": r.stalledReceivedSeg, "bytes_per_frame": r.bytesPerFrame,
                     "send_buffers_created": r.sendBuffersCreated]
@@ -82,11 +84,11 @@ struct BenchWire: ParsableCommand {
             print("bench-wire: \(options.width)x\(options.height) seg + \(parsed.count) maps (\(r.bytesPerFrame) payload bytes/frame), "
                 + "\(rate == 0 ? "back to back" : "\(rate) frames/s"), work \(workMs) ms/frame, \(rounds)x\(frames) frames per phase")
             for p in [r.withoutStalled, r.withStalled] {
-                print(String(format: "  %-15@ publish mean %7.1f us  p50 %7.1f us  p99 %7.1f us   frame mean %8.1f us  p99 %8.1f us",
-                             p.name as NSString, p.publishMean, p.publishP50, p.publishP99, p.frameMean, p.frameP99))
+                print(String(format: "  %-15@ publish mean %7.1f us  p50 %7.1f us  p99 %7.1f us   frame mean %8.1f us  p50 %8.1f us  p99 %8.1f us",
+                             p.name as NSString, p.publishMean, p.publishP50, p.publishP99, p.frameMean, p.frameP50, p.frameP99))
             }
-            print(String(format: "  ratio with/without stalled subscriber: publish mean %.3f, publish p99 %.3f, frame mean %.3f",
-                         r.publishMeanRatio, r.publishP99Ratio, r.frameMeanRatio))
+            print(String(format: "  ratio with/without stalled subscriber: publish p50 %.3f, mean %.3f, p99 %.3f; frame p50 %.3f, mean %.3f",
+                         r.publishP50Ratio, r.publishMeanRatio, r.publishP99Ratio, r.frameP50Ratio, r.frameMeanRatio))
             print("  reader received \(r.readerReceived) of \(r.sent) messages; stalled subscribers got \(r.stalledReceivedSeg) seg messages of \(rounds * frames); "
                 + "\(r.sendBuffersCreated) pooled send buffers made in all")
         }

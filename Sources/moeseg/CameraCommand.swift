@@ -84,9 +84,11 @@ struct CameraCommand: ParsableCommand {
         options.bufferCount = 4
         let source = try V4L2Source(options: options)
         let start = Date()
-        var state = source.state
         var opens: UInt64 = 0
-        say("state \(state.rawValue)")
+        say("state \(source.state.rawValue)")
+        source.onStateChange = { old, new, reason in
+            say("state \(old.rawValue) -> \(new.rawValue)\(reason.map { " (\($0))" } ?? "")")
+        }
         var frame = Frame()
         var count = 0, windowCount = 0
         var windowStart = Date()
@@ -101,11 +103,6 @@ struct CameraCommand: ParsableCommand {
                 say("opened \(device) -> \(n.resolvedPath): \(n.capabilities.card), \(n.format.width)x\(n.format.height) \(n.format.fourcc)"
                     + " (\(n.converted ? "converted by libv4l2" : "native"), moeseg \(n.pixelFormat.rawValue))\(rate), \(n.buffers) buffers,"
                     + " \(n.format.bytesPerLine) bytes/row")
-            }
-            if source.state != state {
-                let reason = source.state == .unavailable ? source.lastError.map { " (\($0))" } ?? "" : ""
-                say("state \(state.rawValue) -> \(source.state.rawValue)\(reason)")
-                state = source.state
             }
             guard result == .frame else {
                 if result == .endOfStream { break }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Mixture
 import Recording
 
 /// `moeseg inspect`: describes an ONNX model or an MCAP recording.
@@ -9,7 +10,7 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Describe an ONNX model (interface, ops, parameters, FLOPs, arena, unsupported ops) or an MCAP recording (channels, counts, time range, chunks, metadata, damage).")
 
-    @Argument(help: "An .onnx model file or an .mcap recording.")
+    @Argument(help: "An .onnx model file, a model directory (moe.toml) or an .mcap recording.")
     var path: String
 
     @Option(name: .customLong("input-shape"), help: "Shape for an input with open dimensions, e.g. 1x3x256x512.")
@@ -17,7 +18,10 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            if try isMCAP() {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                print(try MixtureInspect.describe(directory: path))
+            } else if try isMCAP() {
                 print(try describeRecording(at: path))
             } else {
                 try inspectModel()

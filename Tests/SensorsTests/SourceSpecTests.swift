@@ -26,6 +26,10 @@ import Testing
         #expect(try SourceSpec(parsing: "synthetic:urban") == .synthetic(.init(domain: .urban)))
         #expect(try SourceSpec(parsing: "synthetic:highway?width=64&height=32&fps=max&seed=7")
             == .synthetic(.init(domain: .highway, width: 64, height: 32, fps: nil, seed: 7)))
+        for text in ["synthetic:urban", "synthetic:highway?width=64&fps=max&seed=7", "replay:a.mcap", "replay:a.mcap?rate=max&loop=true",
+                     "v4l2:/dev/video0?fps=7.5&buffers=3"] {
+            #expect(try SourceSpec(parsing: text).description == text)
+        }
     }
 
     @Test(arguments: [

@@ -182,6 +182,10 @@ import Testing
         let fake = FakeV4L2Device()
         fake.script = [.frames([0]), .frames([1]), .unplug]
         let source = try V4L2Source(options: options(), device: fake)
+        var changes: [String] = []
+        source.onStateChange = { old, new, reason in
+            changes.append("\(old.rawValue)->\(new.rawValue)\(reason.map { ": \($0)" } ?? "")")
+        }
         var frame = Frame()
         #expect(try source.nextFrame(into: &frame, timeout: .seconds(1)) == .frame)
         #expect(try source.nextFrame(into: &frame, timeout: .seconds(1)) == .frame)
@@ -201,6 +205,7 @@ import Testing
         #expect(frame.sequence == 2)  // keeps rising across the reopen
         #expect(try source.nextFrame(into: &frame, timeout: .seconds(1)) == .frame)
         #expect(frame.sequence == 3 && fake.protocolErrors.isEmpty)
+        #expect(changes == ["streaming->unavailable: /dev/fake: VIDIOC_DQBUF failed: No such device", "unavailable->streaming"])
     }
 
     @Test func dequeueFailureAlsoCountsAsUnplug() throws {
@@ -260,6 +265,19 @@ import Testing
         #expect((1...3).contains(attempts), "\(attempts) open attempts")
         #expect(longest < 250_000_000, "a 25 ms call took \(Double(longest) / 1e6) ms")
         #expect(source.state == .unavailable)
+    }
+
+    @Test func realHardwareRejectsANodeThatIsNotVideo4Linux() {
+        #expect {
+            try V4L2Source(options: V4L2Options(device: "/dev/null"))
+        } throws: { error in
+            "\(error)" == "/dev/null is not a video4linux device"
+        }
+        #expect {
+            _ = try V4L2Source.describe(path: "/dev/moeseg-no-camera")
+        } throws: { error in
+            "\(error)" == "/dev/moeseg-no-camera: open failed: No such file or directory"
+        }
     }
 
     @Test func missingCameraAtStartFailsOrIsWaitedFor() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import Wire
 
 /// Python for the client interop tests: MOESEG_PYTHON, else <package root>/.venv/bin/python.
@@ -156,3 +157,9 @@ final class Pump: @unchecked Sendable {
 func seconds(since start: DispatchTime) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
 }
+
+/// The parent of every suite that opens sockets. They run one after another, so that the
+/// late-joiner timing check does not compete with the stalled-subscriber, benchmark and
+/// Python client tests for the two cores.
+@Suite("Wire sockets", .serialized)
+enum WireSockets {}

@@ -5,7 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 
-packages=(libopenblas-dev libzmq3-dev libv4l-dev libzstd-dev zlib1g-dev pkg-config)
+# systemd: its systemd-analyze checks systemd/moeseg@.service in the tests.
+packages=(libopenblas-dev libzmq3-dev libv4l-dev libzstd-dev zlib1g-dev pkg-config systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -79,7 +79,7 @@ def make_expert(path, rng, classes, features=FEATURES, scale=1.0):
     _save(graph, path)
 
 
-def make_gate(path, rng, experts, classes, kind, features=FEATURES, outputs=None):
+def make_gate(path, rng, experts, classes, kind, features=FEATURES, outputs=None, feature_hw=None):
     """E feature maps -> concat -> global average pool -> flatten -> gemm -> [1,E] or [1,E,C]."""
     out = outputs or (experts if kind == "simple" else experts * classes)
     names = [f"features_{e}" for e in range(experts)]
@@ -99,7 +99,8 @@ def make_gate(path, rng, experts, classes, kind, features=FEATURES, outputs=None
         shape = [1, experts, classes]
     graph = helper.make_graph(
         nodes, "gate",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, features, HEIGHT // 2, WIDTH // 2]) for n in names],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, features] + list(feature_hw or (HEIGHT // 2, WIDTH // 2)))
+         for n in names],
         [helper.make_tensor_value_info("gate_logits", TensorProto.FLOAT, shape)], inits)
     _save(graph, path)
 
@@ -114,6 +115,49 @@ def make_conv(path, rng, classes):
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, classes, HEIGHT, WIDTH])],
         [_tensor("wc", weight)])
     _save(graph, path)
+
+
+def make_bench_expert(path, rng, classes, width, height):
+    """A demo-sized expert (~0.45 GFLOP at 512x256): three stride-2 3x3 convs, two 3x3 convs at
+    1/8 resolution (the "ASPP" features), a 1x1 classifier and an 8x bilinear upsample."""
+    def conv(name, cin, cout, k=3):
+        return [_tensor(name + "_w", rng.normal(0, math.sqrt(2.0 / (cin * k * k)), (cout, cin, k, k))),
+                _tensor(name + "_b", rng.normal(0, 0.05, cout))]
+    inits = conv("c1", 3, 16) + conv("c2", 16, 32) + conv("c3", 32, 64) + conv("c4", 64, 64) + conv("c5", 64, 64) \
+        + conv("cls", 64, classes, 1)
+    inits.append(numpy_helper.from_array(np.array([1, 1, 8, 8], dtype=np.float32), "scales"))
+    nodes, x = [], "image"
+    for name, stride in (("c1", 2), ("c2", 2), ("c3", 2), ("c4", 1), ("c5", 1)):
+        nodes += [helper.make_node("Conv", [x, name + "_w", name + "_b"], [name], pads=[1, 1, 1, 1], strides=[stride, stride]),
+                  helper.make_node("Relu", [name], [name + "_r"])]
+        x = name + "_r"
+    nodes += [helper.make_node("Identity", [x], ["features"]),
+              helper.make_node("Conv", [x, "cls_w", "cls_b"], ["low"]),
+              helper.make_node("Resize", ["low", "", "scales"], ["logits"], mode="linear",
+                               coordinate_transformation_mode="half_pixel")]
+    graph = helper.make_graph(
+        nodes, "bench_expert",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, height, width])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, classes, height, width]),
+         helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, 64, height // 8, width // 8])], inits)
+    _save(graph, path)
+
+
+def build_bench(directory, experts=2, classes=12, width=512, height=256, gate="simple"):
+    """A randomly initialised mixture with the demo model's shape, for `moeseg bench`."""
+    global WIDTH, HEIGHT, FEATURES
+    os.makedirs(directory, exist_ok=True)
+    rng = np.random.default_rng(99)
+    saved = (WIDTH, HEIGHT, FEATURES)
+    WIDTH, HEIGHT, FEATURES = width, height, 64
+    try:
+        for e in range(experts):
+            make_bench_expert(os.path.join(directory, f"expert_{e}.onnx"), rng, classes, width, height)
+        make_gate(os.path.join(directory, "gate.onnx"), rng, experts, classes, gate, features=64,
+                  feature_hw=(height // 8, width // 8))
+        write_manifest(directory, experts, classes, gate, "logits", False)
+    finally:
+        WIDTH, HEIGHT, FEATURES = saved
 
 
 def write_manifest(directory, experts, classes, gate, rule, conv, extra=""):
@@ -264,6 +308,9 @@ def build_malformed(root):
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?")
+    parser.add_argument("--bench", action="store_true", help="build a demo-sized 512x256, 12-class, 2-expert mixture in OUT_DIR")
+    parser.add_argument("--experts", type=int, default=2, help="with --bench")
+    parser.add_argument("--gate", default="simple", help="with --bench")
     parser.add_argument("--malformed", action="store_true", help="build the MALFORMED directories in OUT_DIR instead")
     parser.add_argument("--reference", nargs=3, metavar=("MODEL_DIR", "INPUT", "OUT_DIR"))
     parser.add_argument("--routing-samples", type=int, default=None)
@@ -279,6 +326,10 @@ def main(argv):
         return 0
     if not args.out:
         parser.error("give OUT_DIR or --reference")
+    if args.bench:
+        build_bench(args.out, experts=args.experts, gate=args.gate)
+        print(f"bench mixture in {args.out}")
+        return 0
     if args.malformed:
         build_malformed(args.out)
         print(f"{len(MALFORMED)} malformed directories in {args.out}")

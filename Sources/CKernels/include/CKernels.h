@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "CKMemory.h"
 #include "CKAffinity.h"
+#include "CKMixture.h"
 
 #ifdef __cplusplus
 extern "C" {
