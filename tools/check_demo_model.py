@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FRAMES = {"highway": ("test_highway_12000.mcap", 20), "urban": ("test_urban_22000.mcap", 20)}
 # mIoU floors on the test frames, well under what the committed model measures (models/demo/README.md):
 # a broken export, a wrong normalisation or a swapped expert order falls far below them.
-MIOU_FLOOR = {"mixture": 0.40, "expert": 0.40, "ensemble": 0.20, "mc_dropout": 0.30}
+MIOU_FLOOR = {"mixture": 0.30, "expert": 0.30, "ensemble": 0.25, "mc_dropout": 0.22}
 ROUTING_FLOOR = 0.6  # mean gate weight of the matching expert on its own domain's frame
 
 
@@ -55,9 +55,10 @@ def mean_iou(prediction: np.ndarray, label: np.ndarray, classes: int) -> float:
 class Checker:
     def __init__(self):
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 2
+        options.intra_op_num_threads = 1  # CI runs tests in parallel: no spinning thread pools
         self.options = options
         self.sessions: dict[Path, ort.InferenceSession] = {}
+        self.expert_outputs: dict[tuple[Path, str], dict[str, np.ndarray]] = {}  # shared by the variants
         self.failures: list[str] = []
 
     def session(self, path: Path) -> ort.InferenceSession:
@@ -111,7 +112,12 @@ def check_variant(checker: Checker, folder: Path, manifest: dict, frames: dict, 
             checker.expect(np.abs(passes[0] - passes[1]).max() > 1e-4, f"{tag}: MC-dropout passes are identical")
             probabilities = np.mean(passes, 0)
         else:
-            outputs = [checker.run(folder / e["file"], {"image": x}) for e in experts]
+            outputs = []
+            for e in experts:
+                key = ((folder / e["file"]).resolve(), domain)
+                if key not in checker.expert_outputs:
+                    checker.expert_outputs[key] = checker.run(folder / e["file"], {"image": x})
+                outputs.append(checker.expert_outputs[key])
             logits = [o[e["logits"]] for o, e in zip(outputs, experts)]
             for e, z in zip(experts, logits):
                 checker.expect(z.shape == (1, c, h, w), f"{tag}: expert {e['name']} logits {z.shape}, want {(1, c, h, w)}")

@@ -124,14 +124,15 @@ public enum DaemonLauncher {
                     throw DaemonError.source("\(error)")
                 }
             }
-        case var .v4l2(options):
-            // V4L2Source reopens a vanished camera itself and reports `unavailable` meanwhile.
-            options.waitForDevice = true
-            options.stallTimeout = .milliseconds(source.stallTimeoutMs)
-            options.minBackoff = .milliseconds(source.reopenBackoffMs)
-            options.maxBackoff = .milliseconds(source.reopenBackoffMaxMs)
-            let camera = options
-            return { try V4L2Source(options: camera) }
+        case let .v4l2(o):
+            // The V4L2 source reopens a vanished camera itself (state `unavailable`, backoff).
+            var waiting = o
+            waiting.waitForDevice = true
+            waiting.stallTimeout = .milliseconds(source.stallTimeoutMs)
+            waiting.minBackoff = .milliseconds(source.reopenBackoffMs)
+            waiting.maxBackoff = .milliseconds(source.reopenBackoffMaxMs)
+            let options = waiting
+            return { try V4L2Source(options: options) }
         }
     }
 

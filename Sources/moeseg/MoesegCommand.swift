@@ -7,5 +7,6 @@ struct Moeseg: ParsableCommand {
         commandName: "moeseg",
         abstract: "Mixture-of-experts semantic segmentation with uncertainty, on the CPU.",
         subcommands: [InspectCommand.self, InferCommand.self, BenchCommand.self, Synth.self, Replay.self,
-                      Run.self, Record.self, Sub.self, CameraCommand.self, BenchWire.self])
+                      CameraCommand.self, Sub.self, BenchWire.self,
+                      Run.self, Record.self])
 }

@@ -5,13 +5,12 @@ import Testing
 /// mixture output, computed from its ONNX files as docs/model-format.md defines it, is sane
 /// (tools/check_demo_model.py does the numpy work; no torch needed).
 @Suite struct DemoModelOnnxRuntimeTests {
-    @Test func committedDemoModelGivesSaneOutputsInOnnxRuntime() throws {
+    /// Runs tools/<script> with the project's Python; (exit status, stdout, stderr).
+    private func runTool(_ script: String, _ arguments: [String]) throws -> (Int32, Data, String) {
         let python = try PythonReference.python()
-        let root = PythonReference.packageRoot
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [root.appendingPathComponent("tools/check_demo_model.py").path,
-                             root.appendingPathComponent("models/demo").path]
+        process.arguments = [PythonReference.packageRoot.appendingPathComponent("tools/\(script)").path] + arguments
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -20,7 +19,13 @@ import Testing
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "check_demo_model.py failed:\n\(stderr)")
+        return (process.terminationStatus, stdout, stderr)
+    }
+
+    @Test func committedDemoModelGivesSaneOutputsInOnnxRuntime() throws {
+        let models = PythonReference.packageRoot.appendingPathComponent("models/demo").path
+        let (status, stdout, stderr) = try runTool("check_demo_model.py", [models])
+        #expect(status == 0, "check_demo_model.py failed:\n\(stderr)")
 
         let report = try #require(try JSONSerialization.jsonObject(with: stdout) as? [String: Any],
                                   "no JSON report: \(stderr)")
@@ -36,5 +41,12 @@ import Testing
             let gate = try #require(entry["gate_mean"] as? [Double], "\(tag): no gate weights")
             #expect(abs(gate.reduce(0, +) - 1) < 1e-4, "\(tag): mean gate weights \(gate)")
         }
+    }
+
+    /// The manifest validator (docs/model-format.md "Validation") rejects each hand-broken manifest.
+    @Test func manifestValidatorRejectsBrokenManifests() throws {
+        let (status, stdout, stderr) = try runTool("test_validate_moe.py", [])
+        #expect(status == 0, "test_validate_moe.py failed:\n\(String(decoding: stdout, as: UTF8.self))\(stderr)")
+        #expect(String(decoding: stdout, as: UTF8.self).contains("all validate_moe checks passed"))
     }
 }

@@ -55,8 +55,10 @@ def auroc(positive: np.ndarray, negative: np.ndarray) -> float:
     return float(u / (len(positive) * len(negative)))
 
 
-def scores(name: str, folder: Path, manifest: dict, x: np.ndarray, sessions: Sessions, seed: int) -> dict:
-    """Uncertainty maps (and frame gate entropy) of one manifest on input x."""
+def scores(name: str, folder: Path, manifest: dict, x: np.ndarray, sessions: Sessions, seed: int,
+           cache: dict) -> dict:
+    """Uncertainty maps (and frame gate entropy) of one manifest on input x; `cache` holds this
+    frame's expert outputs by file, shared by the variants."""
     experts = manifest["experts"]
     out = {}
     if "mc_dropout" in manifest:
@@ -69,7 +71,12 @@ def scores(name: str, folder: Path, manifest: dict, x: np.ndarray, sessions: Ses
                             for _ in range(mc["passes"])])
         out["PE"], out["MI"] = pe_mi(members, np.full(len(members), 1 / len(members)))
         return out
-    outputs = [sessions.run(folder / e["file"], {"image": x}) for e in experts]
+    outputs = []
+    for e in experts:
+        path = (folder / e["file"]).resolve()
+        if path not in cache:
+            cache[path] = sessions.run(path, {"image": x})
+        outputs.append(cache[path])
     p = np.stack([softmax(o["logits"][0], 0) for o in outputs])  # [E, C, H, W]
     gate = manifest.get("gate")
     if gate is None:
@@ -115,8 +122,9 @@ def main() -> None:
             unknown = label == UNKNOWN
             known = np.flatnonzero(label.ravel() < 14)
             sample = rng.choice(known, min(args.pixels, len(known)), replace=False)
+            cache: dict = {}
             for name, (folder, manifest) in manifests.items():
-                result = scores(name, folder, manifest, x, sessions, seed=index)
+                result = scores(name, folder, manifest, x, sessions, seed=index, cache=cache)
                 for key, value in result.items():
                     if np.isscalar(value):
                         frame[name].setdefault(key, {}).setdefault(domain, []).append(value)

@@ -86,7 +86,7 @@ def main() -> None:
     lines.append("")
 
     # Test mIoU.
-    lines += ["## Test mIoU (held-out test drives, every 5th frame; classes 0-13, unknown/ignore skipped)", "",
+    lines += ["## Test mIoU (held-out test drives, 6 per domain, every 10th frame; classes 0-13, unknown/ignore skipped)", "",
               "| model | highway | urban | ambiguous | combined (highway + urban) | all three | mean gate weights [highway expert, urban expert]: highway / urban / ambiguous frames |",
               "|---|---:|---:|---:|---:|---:|---|"]
     result["miou"] = {}

@@ -55,6 +55,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--val-every", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cache", type=Path, help="expert outputs: computed and saved here if missing, else loaded "
+                        "(so several processes can train variants side by side)")
+    parser.add_argument("--cache-only", action="store_true", help="fill --cache and exit")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -63,12 +66,21 @@ def main() -> None:
         e.requires_grad_(False)
 
     start = time.monotonic()
-    images, labels = load_split("train", ["highway", "urban"], args.every)
-    cached_logits, cached_features = expert_outputs(experts, images)
-    targets = torch.from_numpy(dataset.training_targets(labels[:, ::2, ::2]))
+    if args.cache is not None and args.cache.exists():
+        cached_logits, cached_features, targets = torch.load(args.cache, weights_only=True)
+    else:
+        images, labels = load_split("train", ["highway", "urban"], args.every)
+        cached_logits, cached_features = expert_outputs(experts, images)
+        targets = torch.from_numpy(dataset.training_targets(labels[:, ::2, ::2]))
+        if args.cache is not None:
+            args.cache.parent.mkdir(parents=True, exist_ok=True)
+            torch.save((cached_logits, cached_features, targets), args.cache.with_suffix(".part"))
+            args.cache.with_suffix(".part").replace(args.cache)
     cache_seconds = time.monotonic() - start
-    print(f"cached expert outputs of {len(images)} frames in {cache_seconds:.0f} s; "
+    print(f"cached expert outputs of {len(cached_logits)} frames in {cache_seconds:.0f} s; "
           f"features {tuple(cached_features.shape[2:])}", flush=True)
+    if args.cache_only:
+        return
 
     for variant in args.variants:
         kind, conv = variant.split("+")[0], variant.endswith("+conv")
