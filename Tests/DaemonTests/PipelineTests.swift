@@ -124,6 +124,8 @@ struct PipelineTests {
         wait { stage.steps.withLock { $0.contains(.everyKth(3)) } }
         let degraded = stage.steps.withLock { $0 }
         #expect(degraded == [.full, .noRoutingSamples, .essentialMaps, .everyKth(2), .everyKth(3)])
+        // Keep the load until a status report shows the bottom rung (reports come every 100 ms).
+        wait { stage.statuses.withLock { $0.contains { $0.mode == "every_3th_frame" && $0.framesSkippedByBudget > 0 } } }
         stage.busyNanos.store(0, ordering: .relaxed)
         wait { stage.steps.withLock { $0.last == .full } }
         pipeline.requestStop()
