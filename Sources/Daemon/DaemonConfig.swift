@@ -25,14 +25,14 @@ public struct DaemonConfig: Sendable, Equatable {
         public var dir = ""
         public var routingSamples = 4
         public var routingTemperature = 1.0
-        public var maps = ["pe_stacked", "mi_stacked", "ev", "gate_entropy", "routing_mi"]
-        public var essentialMaps = ["mi_stacked"]
+        public var maps = ["pe_stacked", "mi_stacked", "mi_weighted", "ev", "gate_entropy", "routing_mi"]
+        public var essentialMaps = ["mi_stacked", "mi_weighted"]
         public var miPixelThreshold: Float = 0.5
         public var threads = 2
     }
 
     public struct OOD: Sendable, Equatable {
-        public var thresholds = OODThresholds(gateEntropy: 0.6, meanMutualInformation: 0.05)
+        public var thresholds = OODThresholds(gateEntropy: 0.7, meanMutualInformation: 0.05)
         public var enterFrames = 3
         public var exitFrames = 10
     }
@@ -130,7 +130,7 @@ struct ConfigReader {
     init(root: TOMLKit.TOMLTable) { self.root = root }
 
     /// Thresholds of scores whose key is absent (the values config/moeseg.toml documents).
-    static let defaultThresholds: [OODScore: Float] = [.gateEntropy: 0.6, .meanMutualInformation: 0.05,
+    static let defaultThresholds: [OODScore: Float] = [.gateEntropy: 0.7, .meanMutualInformation: 0.05,
                                                        .uncertainPixelFraction: 0.2, .routingMutualInformation: 0.05]
 
     mutating func read(into config: inout DaemonConfig) {

@@ -326,7 +326,10 @@ public final class MixtureRunner {
             if manifest.gate!.kind == .simple && activeMaps.contains(.gateEntropy) {
                 gateEntropyPlane.update(repeating: uncertainty.gateEntropy)
             }
-            let mi: MemberSet = activeMaps.isDisjoint(with: [.peStacked, .miStacked]) ? .ensemble : .stacked
+            // A simple gate's weighted MI is the one that tells routing doubt from the experts'
+            // routine disagreement (docs/demo-model.md: frame AUROC 0.99 vs 0.65 for stacked).
+            let mi: MemberSet = manifest.gate!.kind == .simple && activeMaps.contains(.miWeighted) ? .weighted
+                : activeMaps.isDisjoint(with: [.peStacked, .miStacked]) ? .ensemble : .stacked
             scores = uncertainty.frameScores(mutualInformationFrom: mi, pixelThreshold: options.mutualInformationPixelThreshold)
             let t4 = DispatchTime.now().uptimeNanoseconds
             timings.uncertainty = Double(t4 - t3) / 1e9

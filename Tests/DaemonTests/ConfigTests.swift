@@ -18,7 +18,7 @@ struct ConfigTests {
         #expect(config.source.spec == "synthetic:urban")
         #expect(config.publish.endpoint == "auto")
         #expect(config.ood.thresholds.meanMutualInformation == 0.05)
-        #expect(config.ood.thresholds.gateEntropy == 0.6)
+        #expect(config.ood.thresholds.gateEntropy == 0.7)
         #expect(config.ood.thresholds.routingMutualInformation == nil)  // not in `enabled`
         #expect(config.model.maps.contains("mi_stacked"))
         #expect(config.budget.deadlineMs == 100)
