@@ -84,13 +84,15 @@ public final class ResultRecorder {
 
     private func channel(_ kind: TopicKind) throws(MCAPError) -> UInt16 {
         if let id = channels[kind] { return id }
-        let (name, data): (String, [UInt8]) = switch kind {
-        case .segmentation: ("moeseg.v1.Segmentation", WireSchemas.segmentation)
-        case .uncertainty: ("moeseg.v1.UncertaintyMap", WireSchemas.uncertainty)
-        case .verdict: ("moeseg.v1.OodVerdict", WireSchemas.ood)
-        case .status: ("moeseg.v1.Status", WireSchemas.status)
-        case .meta: ("moeseg.v1.Meta", WireSchemas.meta)
+        // One FileDescriptorSet holds every moeseg.v1 file; the schema name picks the message.
+        let name = switch kind {
+        case .segmentation: "moeseg.v1.Segmentation"
+        case .uncertainty: "moeseg.v1.UncertaintyMap"
+        case .verdict: "moeseg.v1.OodVerdict"
+        case .status: "moeseg.v1.Status"
+        case .meta: "moeseg.v1.Meta"
         }
+        let data = WireSchema.descriptorSet
         let schema = try writer.mcap.addSchema(name: name, encoding: "protobuf", data: data)
         let id = try writer.mcap.addChannel(topic: kind.topic(stream: stream), messageEncoding: "protobuf", schemaId: schema)
         channels[kind] = id
