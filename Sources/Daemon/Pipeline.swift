@@ -148,6 +148,15 @@ public final class Pipeline: @unchecked Sendable {
         var outage = false
         var lastSequence: UInt64?
         var lastFrameNanos = monotonicNow()
+        // An outage logs once when it starts, publishes `unavailable` and waits out a backoff
+        // that doubles up to the configured maximum.
+        func waitOutOutage(_ message: @autoclosure () -> String) {
+            if !outage { logger.warning("\(message())") }
+            outage = true
+            setState(.unavailable)
+            pause(backoff)
+            backoff = min(backoff * 2, options.reopenBackoffMaxNanos)
+        }
         while !stopping {
             guard let open = source else {
                 do {
@@ -155,13 +164,7 @@ public final class Pipeline: @unchecked Sendable {
                     lastSequence = nil
                     lastFrameNanos = monotonicNow()
                 } catch {
-                    if !outage {
-                        logger.warning("source unavailable: \(error); reopening with backoff")
-                        outage = true
-                    }
-                    setState(.unavailable)
-                    pause(backoff)
-                    backoff = min(backoff * 2, options.reopenBackoffMaxNanos)
+                    waitOutOutage("source unavailable: \(error); reopening with backoff")
                 }
                 continue
             }
@@ -172,13 +175,9 @@ public final class Pipeline: @unchecked Sendable {
             do {
                 result = try open.nextFrame(into: &buffer.frame, timeout: .milliseconds(100))
             } catch {
-                if !outage { logger.warning("source \(open.name) failed: \(error); reopening with backoff") }
-                outage = true
-                setState(.unavailable)
                 open.close()
                 source = nil
-                pause(backoff)
-                backoff = min(backoff * 2, options.reopenBackoffMaxNanos)
+                waitOutOutage("source \(open.name) failed: \(error); reopening with backoff")
                 continue
             }
             let now = monotonicNow()
@@ -213,13 +212,9 @@ public final class Pipeline: @unchecked Sendable {
                     mailbox.close()
                     return
                 }
-                if !outage { logger.warning("source \(open.name) ended unexpectedly; reopening with backoff") }
-                outage = true
-                setState(.unavailable)
                 open.close()
                 source = nil
-                pause(backoff)
-                backoff = min(backoff * 2, options.reopenBackoffMaxNanos)
+                waitOutOutage("source \(open.name) ended unexpectedly; reopening with backoff")
             }
         }
         source?.close()

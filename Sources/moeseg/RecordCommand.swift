@@ -44,18 +44,6 @@ struct Record: ParsableCommand {
         overrides.maxRate = maxRate
         overrides.exitAtEnd = true
         overrides.logLevel = logLevel
-        let status: Int32
-        do {
-            let loaded = try DaemonLauncher.loadConfig(path: config)
-            status = try DaemonLauncher.run(config: loaded, configPath: config, overrides: overrides,
-                                            environment: ProcessInfo.processInfo.environment, executable: "/proc/self/exe",
-                                            record: RecordRequest(path: out, withResults: withResults))
-        } catch {
-            for line in error.description.split(separator: "\n") {
-                FileHandle.standardError.write(Data("moeseg: error: \(line)\n".utf8))
-            }
-            throw ExitCode.failure
-        }
-        if status != 0 { throw ExitCode(status) }
+        try runDaemon(configPath: config, overrides: overrides, record: RecordRequest(path: out, withResults: withResults))
     }
 }

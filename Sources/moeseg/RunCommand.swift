@@ -45,18 +45,24 @@ struct Run: ParsableCommand {
         overrides.logLevel = logLevel
         overrides.statusLine = statusLine
         if let maxFrames, maxFrames == 0 { throw fail("--max-frames must be at least 1") }
-        let status: Int32
-        do {
-            let loaded = try DaemonLauncher.loadConfig(path: config)
-            status = try DaemonLauncher.run(config: loaded, configPath: config, overrides: overrides,
-                                            environment: ProcessInfo.processInfo.environment,
-                                            executable: "/proc/self/exe")
-        } catch {
-            for line in error.description.split(separator: "\n") {
-                FileHandle.standardError.write(Data("moeseg: error: \(line)\n".utf8))
-            }
-            throw ExitCode.failure
-        }
-        if status != 0 { throw ExitCode(status) }
+        try runDaemon(configPath: config, overrides: overrides)
     }
+}
+
+/// Loads the config (the embedded one when `configPath` is nil) and runs the daemon until it
+/// stops; each configuration problem becomes one `moeseg: error:` line and exit status 1.
+func runDaemon(configPath: String?, overrides: RunOverrides, record: RecordRequest? = nil) throws {
+    let status: Int32
+    do {
+        let loaded = try DaemonLauncher.loadConfig(path: configPath)
+        status = try DaemonLauncher.run(config: loaded, configPath: configPath, overrides: overrides,
+                                        environment: ProcessInfo.processInfo.environment,
+                                        executable: "/proc/self/exe", record: record)
+    } catch {
+        for line in error.description.split(separator: "\n") {
+            FileHandle.standardError.write(Data("moeseg: error: \(line)\n".utf8))
+        }
+        throw ExitCode.failure
+    }
+    if status != 0 { throw ExitCode(status) }
 }
