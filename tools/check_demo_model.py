@@ -24,9 +24,11 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "train"))
+from metrics import confusion, mean_iou  # noqa: E402
+from onnx_sessions import Sessions, softmax  # noqa: E402
 from validate_moe import validate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,41 +40,14 @@ MIOU_FLOOR = {"mixture": 0.30, "expert": 0.30, "ensemble": 0.25, "mc_dropout": 0
 ROUTING_FLOOR = 0.6  # mean gate weight of the matching expert on its own domain's frame
 
 
-def softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+class Checker(Sessions):
+    """The shared sessions (one thread: CI runs tests in parallel), expert outputs shared by the
+    variants, and the failures found."""
 
-
-def mean_iou(prediction: np.ndarray, label: np.ndarray, classes: int) -> float:
-    valid = label < classes
-    matrix = np.bincount(label[valid].astype(np.int64) * classes + prediction[valid],
-                         minlength=classes * classes).reshape(classes, classes)
-    tp = np.diag(matrix).astype(np.float64)
-    union = matrix.sum(0) + matrix.sum(1) - tp
-    return float(np.mean(tp[union > 0] / union[union > 0]))
-
-
-class Checker:
     def __init__(self):
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # CI runs tests in parallel: no spinning thread pools
-        self.options = options
-        self.sessions: dict[Path, ort.InferenceSession] = {}
-        self.expert_outputs: dict[tuple[Path, str], dict[str, np.ndarray]] = {}  # shared by the variants
+        super().__init__(threads=1)
+        self.expert_outputs: dict[tuple[Path, str], dict[str, np.ndarray]] = {}
         self.failures: list[str] = []
-
-    def session(self, path: Path) -> ort.InferenceSession:
-        path = path.resolve()
-        if path not in self.sessions:
-            self.sessions[path] = ort.InferenceSession(str(path), self.options, providers=["CPUExecutionProvider"])
-        return self.sessions[path]
-
-    def input_shape(self, path: Path, name: str) -> list[int]:
-        return next(i.shape for i in self.session(path).get_inputs() if i.name == name)
-
-    def run(self, path: Path, feeds: dict) -> dict[str, np.ndarray]:
-        session = self.session(path)
-        return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
 
     def expect(self, condition: bool, message: str) -> bool:
         if not condition:
@@ -153,7 +128,7 @@ def check_variant(checker: Checker, folder: Path, manifest: dict, frames: dict, 
         prediction = probabilities[0].argmax(0)
         distinct = len(np.unique(prediction))
         checker.expect(distinct >= 4, f"{tag}: prediction has only {distinct} classes")
-        miou = mean_iou(prediction, label, c)
+        miou = mean_iou(confusion(prediction, label, c))
         checker.expect(miou >= MIOU_FLOOR[kind], f"{tag}: mIoU {miou:.3f} below the floor {MIOU_FLOOR[kind]}")
         entry = {"kind": kind, "miou": round(miou, 4), "classes_predicted": distinct}
         if weights is not None:
@@ -165,7 +140,6 @@ def check_variant(checker: Checker, folder: Path, manifest: dict, frames: dict, 
 
 def write_frames(models: Path) -> None:
     """Copies the FRAMES test frames (image + label map) from out/data into models/testdata/."""
-    sys.path.insert(0, str(ROOT / "tools" / "train"))
     import dataset
 
     out = models / "testdata"

@@ -22,11 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import fixture_io  # noqa: E402
 import dataset  # noqa: E402
 from normalisation import to_input  # noqa: E402
-
-
-def softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+from onnx_sessions import softmax  # noqa: E402
 
 
 def recording_classes(path: str) -> tuple[list[str], list[list[int]]]:

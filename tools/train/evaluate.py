@@ -16,38 +16,11 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from common import load_split
 from metrics import confusion, mean_iou
 from normalisation import to_input
-
-
-def softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-class Sessions:
-    """One onnxruntime session per ONNX file, shared across manifests."""
-
-    def __init__(self, threads: int):
-        self.options = ort.SessionOptions()
-        self.options.intra_op_num_threads = threads
-        self.sessions: dict[Path, ort.InferenceSession] = {}
-
-    def session(self, path: Path) -> ort.InferenceSession:
-        path = path.resolve()
-        if path not in self.sessions:
-            self.sessions[path] = ort.InferenceSession(str(path), self.options, providers=["CPUExecutionProvider"])
-        return self.sessions[path]
-
-    def input_shape(self, path: Path, name: str) -> list[int]:
-        return next(i.shape for i in self.session(path).get_inputs() if i.name == name)
-
-    def run(self, path: Path, feeds: dict) -> dict[str, np.ndarray]:
-        session = self.session(path)
-        return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
+from onnx_sessions import Sessions, softmax
 
 
 def predict(manifest: dict, folder: Path, x: np.ndarray, sessions: Sessions, cache: dict, seed: int):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from common import load_split
-from evaluate import Sessions, softmax
+from onnx_sessions import Sessions, softmax
 from normalisation import to_input
 
 UNKNOWN = 254
