@@ -1,6 +1,6 @@
-// The mixture's per-pixel loops in C so that they can be compiled for AVX-512 and AVX2+FMA and
-// chosen at run time (Swift cannot target one function at a wider ISA). The bodies are plain loops the
-// compiler vectorises; exp and log are the polynomials of Sources/Mixture (FastMath): exp is a
+// The sample-set maps' per-pixel loops (ensembles, MC dropout; Sources/Mixture/PlaneKernels.swift)
+// in C so that they can be compiled for AVX-512 and AVX2+FMA and chosen at run time (Swift cannot
+// target one function at a wider ISA). The bodies are plain loops the compiler vectorises; exp is a
 // degree-7 Taylor series after Cody–Waite reduction, log the atanh series to s^9.
 #include "Internal.h"
 
@@ -97,30 +97,8 @@ CK_INLINE void softmax_entropy(const float *logits, ptrdiff_t logit_stride, int 
     }
 }
 
-CK_INLINE void accumulate_softmax_entropy(const float *logits, ptrdiff_t logit_stride, int classes, int n,
-                                          float *scratch, float *probability_sum, ptrdiff_t sum_stride,
-                                          float *restrict entropy_sum, float *maximum, float *restrict sum,
-                                          float *restrict dot) {
-    exponentials(logits, logit_stride, classes, n, scratch, n, maximum, sum, dot);
-    for (int i = 0; i < n; i++) {
-        float inverse = 1.0f / sum[i];
-        entropy_sum[i] += mix_log(sum[i]) - dot[i] * inverse;
-        sum[i] = inverse;
-    }
-    for (int c = 0; c < classes; c++) {
-        const float *restrict e = scratch + c * n;
-        float *restrict acc = probability_sum + c * sum_stride;
-        for (int i = 0; i < n; i++) acc[i] += e[i] * sum[i];
-    }
-}
-
 CK_INLINE void accumulate_xlogx(const float *restrict p, float scale, float *restrict acc, int n) {
     for (int i = 0; i < n; i++) acc[i] += mix_xlogx(scale * p[i]);
-}
-
-CK_INLINE void accumulate_xlogx_sum(const float *restrict p, const float *restrict r, float scale,
-                                    float *restrict acc, int n) {
-    for (int i = 0; i < n; i++) acc[i] += mix_xlogx(scale * (p[i] + r[i]));
 }
 
 #if CK_X86
@@ -128,30 +106,15 @@ CK_AVX2 static void softmax_entropy_avx2(const float *l, ptrdiff_t ls, int c, in
                                          float *h, float *m, float *s, float *d) {
     softmax_entropy(l, ls, c, n, p, ps, h, m, s, d);
 }
-CK_AVX2 static void accumulate_softmax_entropy_avx2(const float *l, ptrdiff_t ls, int c, int n, float *x, float *ps,
-                                                    ptrdiff_t ss, float *h, float *m, float *s, float *d) {
-    accumulate_softmax_entropy(l, ls, c, n, x, ps, ss, h, m, s, d);
-}
 CK_AVX2 static void accumulate_xlogx_avx2(const float *p, float scale, float *acc, int n) {
     accumulate_xlogx(p, scale, acc, n);
 }
-CK_AVX2 static void accumulate_xlogx_sum_avx2(const float *p, const float *r, float scale, float *acc, int n) {
-    accumulate_xlogx_sum(p, r, scale, acc, n);
-}
-
 CK_AVX512 static void softmax_entropy_avx512(const float *l, ptrdiff_t ls, int c, int n, float *p, ptrdiff_t ps,
                                              float *h, float *m, float *s, float *d) {
     softmax_entropy(l, ls, c, n, p, ps, h, m, s, d);
 }
-CK_AVX512 static void accumulate_softmax_entropy_avx512(const float *l, ptrdiff_t ls, int c, int n, float *x,
-                                                        float *ps, ptrdiff_t ss, float *h, float *m, float *s, float *d) {
-    accumulate_softmax_entropy(l, ls, c, n, x, ps, ss, h, m, s, d);
-}
 CK_AVX512 static void accumulate_xlogx_avx512(const float *p, float scale, float *acc, int n) {
     accumulate_xlogx(p, scale, acc, n);
-}
-CK_AVX512 static void accumulate_xlogx_sum_avx512(const float *p, const float *r, float scale, float *acc, int n) {
-    accumulate_xlogx_sum(p, r, scale, acc, n);
 }
 #endif
 
@@ -170,25 +133,6 @@ void ck_mix_softmax_entropy(const float *logits, ptrdiff_t logit_stride, int cla
     softmax_entropy(logits, logit_stride, classes, n, probabilities, probability_stride, entropy, maximum, sum, dot);
 }
 
-void ck_mix_accumulate_softmax_entropy(const float *logits, ptrdiff_t logit_stride, int classes, int n,
-                                       float *scratch, float *probability_sum, ptrdiff_t sum_stride,
-                                       float *entropy_sum, float *maximum, float *sum, float *dot) {
-#if CK_X86
-    if (ck_use_avx512()) {
-        accumulate_softmax_entropy_avx512(logits, logit_stride, classes, n, scratch, probability_sum, sum_stride,
-                                        entropy_sum, maximum, sum, dot);
-        return;
-    }
-    if (ck_use_avx2()) {
-        accumulate_softmax_entropy_avx2(logits, logit_stride, classes, n, scratch, probability_sum, sum_stride,
-                                        entropy_sum, maximum, sum, dot);
-        return;
-    }
-#endif
-    accumulate_softmax_entropy(logits, logit_stride, classes, n, scratch, probability_sum, sum_stride, entropy_sum,
-                               maximum, sum, dot);
-}
-
 void ck_mix_accumulate_xlogx(const float *p, float scale, float *acc, int n) {
 #if CK_X86
     if (ck_use_avx512()) {
@@ -201,18 +145,4 @@ void ck_mix_accumulate_xlogx(const float *p, float scale, float *acc, int n) {
     }
 #endif
     accumulate_xlogx(p, scale, acc, n);
-}
-
-void ck_mix_accumulate_xlogx_sum(const float *p, const float *r, float scale, float *acc, int n) {
-#if CK_X86
-    if (ck_use_avx512()) {
-        accumulate_xlogx_sum_avx512(p, r, scale, acc, n);
-        return;
-    }
-    if (ck_use_avx2()) {
-        accumulate_xlogx_sum_avx2(p, r, scale, acc, n);
-        return;
-    }
-#endif
-    accumulate_xlogx_sum(p, r, scale, acc, n);
 }

@@ -67,15 +67,18 @@ public struct MixtureConfiguration: Sendable, Equatable {
     public var routing: RoutingSampling
     /// Keep z_moe (C×H×W) as an output (logits rule only); off by default as it costs a C-plane write.
     public var keepsMixedLogits: Bool
+    /// Keep p_moe (C×H×W) as an output; the daemon turns it off, as it costs a C-plane write.
+    public var keepsProbabilities: Bool
 
     public init(gate: GateKind, combine: CombineRule = .logits,
                 memberSets: Set<MemberSet> = [.stacked, .ensemble], routing: RoutingSampling = .disabled,
-                keepsMixedLogits: Bool = false) {
+                keepsMixedLogits: Bool = false, keepsProbabilities: Bool = true) {
         self.gate = gate
         self.combine = combine
         self.memberSets = memberSets
         self.routing = routing
         self.keepsMixedLogits = keepsMixedLogits
+        self.keepsProbabilities = keepsProbabilities
     }
 
     /// Most routing samples accepted; each costs one recombination of the expert logits.

@@ -30,10 +30,12 @@ public struct MixtureRunOptions: Sendable {
     public var parallelExperts: Bool
     /// Keep z_moe for `MixtureFrameResult.moeLogits` (costs one C-plane write per frame).
     public var keepsMixedLogits: Bool
+    /// Keep p_moe for `MixtureFrameResult.probabilities` (costs one C-plane write per frame).
+    public var keepsProbabilities: Bool
 
     public init(threads: Int = 1, cpus: [Int] = [], routing: RoutingSampling = .disabled,
                 maps: Set<UncertaintyMap> = Set(UncertaintyMap.allCases), mutualInformationPixelThreshold: Float = 0.1,
-                parallelExperts: Bool = true, keepsMixedLogits: Bool = false) {
+                parallelExperts: Bool = true, keepsMixedLogits: Bool = false, keepsProbabilities: Bool = false) {
         self.threads = threads
         self.cpus = cpus
         self.routing = routing
@@ -41,6 +43,7 @@ public struct MixtureRunOptions: Sendable {
         self.mutualInformationPixelThreshold = mutualInformationPixelThreshold
         self.parallelExperts = parallelExperts
         self.keepsMixedLogits = keepsMixedLogits
+        self.keepsProbabilities = keepsProbabilities
     }
 }
 
@@ -102,7 +105,8 @@ public struct MixtureFrameResult {
     public var gateWeights: UnsafeBufferPointer<Float>? { runner.uncertainty?.gateWeights }
     /// z_moe (C×H×W, after "+conv") when the runner keeps it and the rule is `logits`.
     public var moeLogits: UnsafeBufferPointer<Float>? { runner.moeLogits }
-    /// The mixture's class probabilities (C×H×W): p_moe, or p̄ for ensembles and MC dropout.
+    /// The mixture's class probabilities (C×H×W): p_moe (empty unless the options keep it), or
+    /// p̄ for ensembles and MC dropout.
     public var probabilities: UnsafeBufferPointer<Float> { runner.probabilities }
 }
 
@@ -187,7 +191,8 @@ public final class MixtureRunner {
             if gate.kind == .simple { sets.insert(.weighted) }
             let geometry = try MixtureGeometry(experts: manifest.experts.count, classes: c, height: h, width: w)
             let configuration = MixtureConfiguration(gate: gate.kind, combine: manifest.combineRule, memberSets: sets,
-                                                     routing: options.routing, keepsMixedLogits: options.keepsMixedLogits)
+                                                     routing: options.routing, keepsMixedLogits: options.keepsMixedLogits,
+                                                     keepsProbabilities: options.keepsProbabilities)
             uncertainty = try MixtureUncertainty(geometry: geometry, configuration: configuration, parts: uncertaintyParts)
             sampleSet = nil
         case .ensemble, .mcDropout, .single:

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The mixture's prediction and uncertainty maps for one frame (UNCERTAINTY.md §1–3),
@@ -11,8 +12,8 @@ public final class MixtureUncertainty {
     /// Independent workspaces: `computeTiles(part:of:)` may run on this many threads at once.
     public let parts: Int
 
-    /// Pixels per tile: all intermediate planes of a tile (E·C·tile floats of expert
-    /// probabilities and the routing planes) stay in L1/L2 instead of streaming megabytes.
+    /// Pixels per tile: parts split the frame on tile boundaries (the sample-set pass also walks
+    /// its planes tile by tile, so a tile's intermediate rows stay in L1/L2).
     static let tile = 256
 
     private let arena = Arena()
@@ -34,7 +35,7 @@ public final class MixtureUncertainty {
     private let column: UnsafeMutableBufferPointer<Double>
     private let noise: UnsafeMutableBufferPointer<Double>
     /// The E expert logit planes (C×H×W each) of the current frame.
-    private let expertPlanes: UnsafeMutablePointer<UnsafePointer<Float>>
+    private let expertPlanes: UnsafeMutablePointer<UnsafePointer<Float>?>
     /// Externally mixed logits (after a "+conv"), or nil to mix per tile.
     private var externalMoeLogits: UnsafePointer<Float>? = nil
     private var activeSamples: Int
@@ -88,18 +89,15 @@ public final class MixtureUncertainty {
         routingTable = arena.floats(k * e * c)
         column = arena.doubles(e)
         noise = arena.doubles(e * gateColumns)
-        expertPlanes = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: e)
+        expertPlanes = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: e)
         let placeholder = arena.floats(1)
         expertPlanes.initialize(repeating: UnsafePointer(placeholder.baseAddress!), count: e)
 
         let routed = k > 0
-        workspaces = (0..<parts).map { _ in
-            TileWorkspace(arena: Arena(), experts: e, classes: c, tile: min(Self.tile, n),
-                          logitsRule: configuration.combine == .logits, routed: routed)
-        }
+        workspaces = (0..<parts).map { _ in TileWorkspace(experts: e, classes: c) }
 
         predictionOut = arena.int32s(n)
-        probabilitiesOut = arena.floats(c * n)
+        probabilitiesOut = arena.floats(configuration.keepsProbabilities ? c * n : 0)
         moeLogitsOut = arena.floats(configuration.keepsMixedLogits && configuration.combine == .logits ? c * n : 0)
         expertVarianceOut = arena.floats(n)
         gateEntropyMapOut = arena.floats(configuration.gate == .classwise ? n : 0)
@@ -121,7 +119,7 @@ public final class MixtureUncertainty {
 
     /// ĉ(x) = argmax z_moe (probabilities rule: argmax p_moe); ties go to the lowest class.
     public var prediction: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(predictionOut) }
-    /// p_moe as C planes of H×W.
+    /// p_moe as C planes of H×W; empty when the configuration does not keep it.
     public var probabilities: UnsafeBufferPointer<Float> { UnsafeBufferPointer(probabilitiesOut) }
     /// z_moe as C planes of H×W (the external logits when given), when the configuration keeps
     /// them and the rule is `logits`; nil otherwise.
@@ -167,6 +165,10 @@ public final class MixtureUncertainty {
             hasEnsemble = newValue.contains(.ensemble) && configuration.memberSets.contains(.ensemble)
         }
     }
+
+    /// Which build of the fused per-pixel pass runs: the widest the CPU has, or a narrower one
+    /// (tests check every build against the reference on one machine).
+    public var kernel: MixtureKernel = .automatic
 
     /// Whether EV is computed per frame (on by default).
     public var computesExpertVariance: Bool {
@@ -225,14 +227,8 @@ public final class MixtureUncertainty {
         precondition(part < parts && count <= parts)
         let tiles = (geometry.pixels + tile - 1) / tile
         let first = tiles * part / count, last = tiles * (part + 1) / count
-        let workspace = workspaces[part]
-        var start = first * tile
-        let end = min(geometry.pixels, last * tile)
-        while start < end {
-            let n = min(tile, end - start)
-            processTile(workspace, start: start, count: n)
-            start += n
-        }
+        let start = first * tile, end = min(geometry.pixels, last * tile)
+        if start < end { processTile(workspaces[part], start: start, count: end - start) }
     }
 
     /// Last step of a frame: the frame gate entropy.
@@ -314,208 +310,66 @@ public final class MixtureUncertainty {
         }
     }
 
+    /// One pixel range through the fused C pass (CKMixtureTile.h): the prediction, p_moe, every
+    /// active member set, EV and the routing maps; then the classwise gate-entropy map.
     private func processTile(_ w: TileWorkspace, start: Int, count n: Int) {
-        let e = geometry.experts, c = geometry.classes, pixels = geometry.pixels
-        let t = tile
-        let scratch = w.softmaxScratch
-        let probabilitiesBase = w.expertProbabilities
-        let entropyBase = w.expertEntropy
-        let moe = probabilitiesOut.baseAddress! + start
-        let prediction = predictionOut.baseAddress! + start
-
-        for i in 0..<e {
-            PlaneKernels.softmaxEntropy(logits: expertPlanes[i] + start, logitStride: pixels, classes: c, count: n,
-                                        probabilities: probabilitiesBase + i * c * t, probabilityStride: t,
-                                        entropy: entropyBase + i * t, scratch: scratch)
+        let pixels = geometry.pixels
+        func out(_ buffer: UnsafeMutableBufferPointer<Float>?, _ on: Bool = true) -> UnsafeMutablePointer<Float>? {
+            on ? buffer?.baseAddress : nil
         }
+        var args = ck_mix_tile_args()
+        args.experts = Int32(geometry.experts)
+        args.classes = Int32(geometry.classes)
+        args.plane = pixels
+        args.expert_logits = UnsafePointer(expertPlanes)
+        args.moe_logits = externalMoeLogits
+        args.probabilities_rule = configuration.combine == .probabilities ? 1 : 0
+        args.classwise = configuration.gate == .classwise ? 1 : 0
+        args.mix = UnsafePointer(gateTable.baseAddress)
+        args.weighted = UnsafePointer(gateSimpleWeights.baseAddress)
+        args.samples = Int32(activeSamples)
+        args.routing = UnsafePointer(routingTable.baseAddress)
+        args.inverse_log_classes = inverseLogClasses
+        args.prediction = predictionOut.baseAddress
+        args.probabilities = out(probabilitiesOut, configuration.keepsProbabilities)
+        args.moe_logits_out = out(moeLogitsOut, !moeLogitsOut.isEmpty)
+        args.pe_stacked = out(entropyOut[.stacked], hasStacked)
+        args.mi_stacked = out(informationOut[.stacked], hasStacked)
+        args.pe_weighted = out(entropyOut[.weighted], hasWeighted)
+        args.mi_weighted = out(informationOut[.weighted], hasWeighted)
+        args.pe_ensemble = out(entropyOut[.ensemble], hasEnsemble)
+        args.mi_ensemble = out(informationOut[.ensemble], hasEnsemble)
+        args.expert_variance = out(expertVarianceOut, hasExpertVariance)
+        args.routing_pe = out(routingEntropyOut, activeSamples > 0)
+        args.routing_mi = out(routingInformationOut, activeSamples > 0)
+        args.scratch = w.scratch
+        args.instruction_set = kernel.rawValue
+        ck_mix_tile(&args, start, n)
 
-        let moeH = w.moeEntropy
-        switch configuration.combine {
-        case .logits:
-            let z: UnsafePointer<Float>
-            let zStride: Int
-            if let external = externalMoeLogits {
-                z = external + start
-                zStride = pixels
-            } else {
-                for j in 0..<c {
-                    PlaneKernels.weightedSum(planes: expertPlanes, offset: j * pixels + start,
-                                             weights: gateTable.baseAddress! + j, weightStride: c, terms: e, count: n,
-                                             into: w.moeLogits + j * t)
-                }
-                z = UnsafePointer(w.moeLogits)
-                zStride = t
-            }
-            if !moeLogitsOut.isEmpty, let kept = moeLogitsOut.baseAddress {
-                for j in 0..<c { (kept + j * pixels + start).update(from: z + j * zStride, count: n) }
-            }
-            PlaneKernels.argmax(planes: z, stride: zStride, classes: c, count: n, index: prediction)
-            PlaneKernels.softmaxEntropy(logits: z, logitStride: zStride, classes: c, count: n,
-                                        probabilities: moe, probabilityStride: pixels, entropy: moeH, scratch: scratch)
-        case .probabilities:
-            for j in 0..<c {
-                PlaneKernels.weightedSum(planes: probabilitiesBase + j * t, planeStride: c * t,
-                                         weights: gateTable.baseAddress! + j, weightStride: c, terms: e, count: n,
-                                         into: moe + j * pixels)
-            }
-            // Classwise weights do not sum to 1 over classes; renormalise so p_moe is a distribution.
-            if configuration.gate == .classwise {
-                PlaneKernels.normalise(planes: moe, stride: pixels, classes: c, count: n, sum: scratch.sum)
-            }
-            PlaneKernels.argmax(planes: moe, stride: pixels, classes: c, count: n, index: prediction)
-            moeH.update(repeating: 0, count: n)
-            for j in 0..<c { PlaneKernels.accumulateXLogX(moe + j * pixels, scale: 1, into: moeH, count: n) }
-            PlaneKernels.negate(moeH, count: n)
-        }
-
-        memberSetMaps(w, start: start, count: n)
-        expertVarianceAndGateMap(w, start: start, count: n)
-        if activeSamples > 0 { routingMaps(w, start: start, count: n) }
-    }
-
-    /// PE and MI of the stacked, weighted and ensemble member sets.
-    private func memberSetMaps(_ w: TileWorkspace, start: Int, count n: Int) {
-        let e = geometry.experts, c = geometry.classes, pixels = geometry.pixels, t = tile
-        let probabilitiesBase = w.expertProbabilities
-        let moe = probabilitiesOut.baseAddress! + start
-        let sum = w.classSum
-        if hasStacked { w.sumStacked.update(repeating: 0, count: n) }
-        if hasWeighted { w.sumWeighted.update(repeating: 0, count: n) }
-        if hasEnsemble { w.sumEnsemble.update(repeating: 0, count: n) }
-        for j in 0..<c {
-            let plane = probabilitiesBase + j * t
-            sum.update(from: plane, count: n)
-            for i in 1..<e { PlaneKernels.add(plane + i * c * t, into: sum, count: n) }
-            if hasEnsemble {
-                PlaneKernels.accumulateXLogX(sum, scale: 1 / Float(e), into: w.sumEnsemble, count: n)
-            }
-            if hasStacked {
-                PlaneKernels.accumulateXLogX(moe + j * pixels, plus: sum, scale: 1 / Float(e + 1),
-                                             into: w.sumStacked, count: n)
-            }
-            if hasWeighted {
-                // With the probabilities rule and a simple gate, Σ_e g_e p_e is p_moe itself.
-                let mean: UnsafePointer<Float>
-                if configuration.combine == .probabilities {
-                    mean = UnsafePointer(moe + j * pixels)
-                } else {
-                    PlaneKernels.weightedSum(planes: plane, planeStride: c * t, weights: gateSimpleWeights.baseAddress!,
-                                             weightStride: 1, terms: e, count: n, into: w.classWeighted)
-                    mean = UnsafePointer(w.classWeighted)
-                }
-                PlaneKernels.accumulateXLogX(mean, scale: 1, into: w.sumWeighted, count: n)
-            }
-        }
-        let members = w.memberEntropy
-        let entropies = w.expertEntropy
-        for set in MemberSet.allCases {
-            let accumulator: UnsafeMutablePointer<Float>
-            switch set {
-            case .stacked:
-                guard hasStacked else { continue }
-                PlaneKernels.weightedSum(planes: entropies, planeStride: t, weights: stackedWeights.baseAddress!,
-                                         weightStride: 1, terms: e, count: n, into: members)
-                PlaneKernels.addScaled(w.moeEntropy, factor: 1 / Float(e + 1), into: members, count: n)
-                accumulator = w.sumStacked
-            case .weighted:
-                guard hasWeighted else { continue }
-                PlaneKernels.weightedSum(planes: entropies, planeStride: t, weights: gateSimpleWeights.baseAddress!,
-                                         weightStride: 1, terms: e, count: n, into: members)
-                accumulator = w.sumWeighted
-            case .ensemble:
-                guard hasEnsemble else { continue }
-                PlaneKernels.weightedSum(planes: entropies, planeStride: t, weights: ensembleWeights.baseAddress!,
-                                         weightStride: 1, terms: e, count: n, into: members)
-                accumulator = w.sumEnsemble
-            }
-            PlaneKernels.finishEntropyMaps(sumXLogX: accumulator, memberEntropy: members,
-                                           inverseLogClasses: inverseLogClasses, count: n,
-                                           predictiveEntropy: entropyOut[set]!.baseAddress! + start,
-                                           mutualInformation: informationOut[set]!.baseAddress! + start)
-        }
-    }
-
-    /// EV at the predicted class, and the classwise gate-entropy map; both read one class per
-    /// pixel, so a gather of E + 1 values beats a masked pass over all C planes.
-    private func expertVarianceAndGateMap(_ w: TileWorkspace, start: Int, count n: Int) {
-        let e = geometry.experts, c = geometry.classes, pixels = geometry.pixels, t = tile
-        let probabilitiesBase = w.expertProbabilities
-        let moe = probabilitiesOut.baseAddress! + start
-        let prediction = predictionOut.baseAddress! + start
-        let variance = expertVarianceOut.baseAddress! + start
-        let inverseExperts = 1 / Float(e)
-        for i in 0..<(hasExpertVariance ? n : 0) {
-            let label = Int(prediction[i])
-            let centre = moe[label * pixels + i]
-            var squares: Float = 0
-            for k in 0..<e {
-                let d = probabilitiesBase[(k * c + label) * t + i] - centre
-                squares += d * d
-            }
-            variance[i] = (squares * inverseExperts).squareRoot()
-        }
         if configuration.gate == .classwise {
             let map = gateEntropyMapOut.baseAddress! + start
+            let prediction = predictionOut.baseAddress! + start
             for i in 0..<n { map[i] = gateEntropyColumns[Int(prediction[i])] }
         }
     }
-
-    /// Routing PE and MI: each sample recombines the expert logits (logits rule, per class
-    /// for classwise gates); only the recombination and its softmax repeat.
-    private func routingMaps(_ w: TileWorkspace, start: Int, count n: Int) {
-        let e = geometry.experts, c = geometry.classes, pixels = geometry.pixels, t = tile
-        let samples = activeSamples
-        let scratch = w.softmaxScratch
-        let z = w.sampleLogits, p = w.sampleExponentials, sum = w.routingSum
-        let members = w.routingMemberEntropy
-        sum.update(repeating: 0, count: c * t)
-        members.update(repeating: 0, count: n)
-        for k in 0..<samples {
-            let table = routingTable.baseAddress! + k * e * c
-            for j in 0..<c {
-                PlaneKernels.weightedSum(planes: expertPlanes, offset: j * pixels + start,
-                                         weights: table + j, weightStride: c, terms: e, count: n, into: z + j * t)
-            }
-            PlaneKernels.accumulateSoftmaxEntropy(logits: z, logitStride: t, classes: c, count: n, exponentials: p,
-                                                  probabilitySum: sum, sumStride: t, entropySum: members, scratch: scratch)
-        }
-        let inverseSamples = 1 / Float(samples)
-        let xlogx = w.routingSumXLogX
-        xlogx.update(repeating: 0, count: n)
-        for j in 0..<c { PlaneKernels.accumulateXLogX(sum + j * t, scale: inverseSamples, into: xlogx, count: n) }
-        PlaneKernels.scale(members, by: inverseSamples, count: n)
-        PlaneKernels.finishEntropyMaps(sumXLogX: xlogx, memberEntropy: members, inverseLogClasses: inverseLogClasses,
-                                       count: n, predictiveEntropy: routingEntropyOut.baseAddress! + start,
-                                       mutualInformation: routingInformationOut.baseAddress! + start)
-    }
 }
 
-/// One thread's per-tile scratch planes.
-final class TileWorkspace {
-    let arena: Arena
-    let expertProbabilities, expertEntropy, moeLogits, moeEntropy, classSum, classWeighted, memberEntropy: UnsafeMutablePointer<Float>
-    let sumStacked, sumWeighted, sumEnsemble: UnsafeMutablePointer<Float>
-    let sampleLogits, sampleExponentials, routingSum, routingMemberEntropy, routingSumXLogX: UnsafeMutablePointer<Float>
-    let softmaxScratch: PlaneKernels.SoftmaxScratch
+/// A build of the fused per-pixel pass (the C kernel is compiled once per instruction set).
+public enum MixtureKernel: Int32, CaseIterable, Sendable {
+    /// AVX-512 where the CPU has it, else AVX2+FMA, else the baseline.
+    case automatic = 0
+    /// The baseline build (SSE2 on x86-64).
+    case baseline = 1
+    /// AVX2+FMA at most.
+    case avx2 = 2
+}
 
-    init(arena: Arena, experts e: Int, classes c: Int, tile t: Int, logitsRule: Bool, routed: Bool) {
-        self.arena = arena
-        expertProbabilities = arena.floats(e * c * t).baseAddress!
-        expertEntropy = arena.floats(e * t).baseAddress!
-        moeLogits = arena.floats(logitsRule ? c * t : 1).baseAddress!
-        moeEntropy = arena.floats(t).baseAddress!
-        classSum = arena.floats(t).baseAddress!
-        classWeighted = arena.floats(t).baseAddress!
-        memberEntropy = arena.floats(t).baseAddress!
-        sumStacked = arena.floats(t).baseAddress!
-        sumWeighted = arena.floats(t).baseAddress!
-        sumEnsemble = arena.floats(t).baseAddress!
-        sampleLogits = arena.floats(routed ? c * t : 1).baseAddress!
-        sampleExponentials = arena.floats(routed ? c * t : 1).baseAddress!
-        routingSum = arena.floats(routed ? c * t : 1).baseAddress!
-        routingMemberEntropy = arena.floats(routed ? t : 1).baseAddress!
-        routingSumXLogX = arena.floats(routed ? t : 1).baseAddress!
-        softmaxScratch = PlaneKernels.SoftmaxScratch(maximum: arena.floats(t).baseAddress!, sum: arena.floats(t).baseAddress!,
-                                                     dot: arena.floats(t).baseAddress!)
+/// One thread's scratch for the fused pass.
+final class TileWorkspace {
+    let arena = Arena()
+    let scratch: UnsafeMutablePointer<Float>
+
+    init(experts e: Int, classes c: Int) {
+        scratch = arena.floats(ck_mix_tile_scratch_floats(Int32(e), Int32(c))).baseAddress!
     }
 }

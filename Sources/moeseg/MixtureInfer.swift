@@ -20,7 +20,7 @@ enum MixtureInfer {
         let model = try MixtureModel.load(directory: request.directory)
         let manifest = model.manifest
         var options = MixtureRunOptions(threads: request.threads, routing: request.routing,
-                                        mutualInformationPixelThreshold: request.pixelThreshold, keepsMixedLogits: true)
+                                        mutualInformationPixelThreshold: request.pixelThreshold, keepsMixedLogits: true, keepsProbabilities: true)
         options.maps = Set(UncertaintyMap.allCases)
         let runner = try MixtureRunner(model: model, options: options)
         let result: MixtureFrameResult

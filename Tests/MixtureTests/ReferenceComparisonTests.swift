@@ -13,7 +13,7 @@ import Testing
 
     static func mixtureCase(_ name: String, experts: Int, classes: Int, height: Int = 7, width: Int = 9,
                             gate: GateKind, combine: CombineRule, routing: RoutingSampling, frameIndex: UInt64,
-                            sigma: Double, random: inout TestRandom) throws -> Built {
+                            sigma: Double, kernel: MixtureKernel = .automatic, random: inout TestRandom) throws -> Built {
         let geometry = try MixtureGeometry(experts: experts, classes: classes, height: height, width: width)
         var sets: Set<MemberSet> = [.stacked, .ensemble]
         if gate == .simple { sets.insert(.weighted) }
@@ -21,6 +21,7 @@ import Testing
         let logits = random.normals(geometry.expertLogitCount, sigma: sigma)
         let gateLogits = random.normals(gate.gateCount(experts: experts, classes: classes), sigma: 1.5)
         let mixture = try MixtureUncertainty(geometry: geometry, configuration: configuration)
+        mixture.kernel = kernel
         try logits.withUnsafeBufferPointer { z in
             try gateLogits.withUnsafeBufferPointer { a in try mixture.compute(expertLogits: z, gateLogits: a, frameIndex: frameIndex) }
         }
@@ -59,6 +60,31 @@ import Testing
                                               gate: gate, combine: .logits,
                                               routing: RoutingSampling(samples: 5, temperature: 1.3, seed: 77),
                                               frameIndex: 123_456, sigma: 4, random: &random))
+        }
+        let reference = try PythonReference.run(built.map(\.reference))
+        for item in built {
+            guard case let .mixture(geometry, _, _, _) = item.reference.kind, let maps = reference[item.reference.name] else {
+                Issue.record("no reference maps for \(item.reference.name)")
+                continue
+            }
+            expectMapsMatch(SwiftMaps.of(item.mixture), maps, case: item.reference.name,
+                            pixels: geometry.pixels, classes: geometry.classes)
+        }
+    }
+
+    /// The fused pass is built three times (AVX-512 with table-driven exp/log, AVX2 and baseline with
+    /// bit-operation exp/log, 16- or 8-pixel blocks); each build must match the reference.
+    @Test(arguments: [MixtureKernel.baseline, .avx2])
+    func everyBuildMatchesNumpy(kernel: MixtureKernel) throws {
+        var random = TestRandom(seed: 7_000 + UInt64(kernel.rawValue))
+        var built: [Built] = []
+        for (index, (experts, classes, gate, combine)) in [(2, 14, GateKind.simple, CombineRule.logits), (3, 12, .classwise, .logits),
+                                                           (5, 2, .simple, .probabilities), (2, 12, .classwise, .probabilities)].enumerated() {
+            built.append(try Self.mixtureCase("\(kernel)-\(index)", experts: experts, classes: classes, height: 23, width: 29,
+                                              gate: gate, combine: combine,
+                                              routing: RoutingSampling(samples: 3, temperature: 0.8, seed: UInt64(index)),
+                                              frameIndex: UInt64(index), sigma: index == 2 ? 25 : 3, kernel: kernel,
+                                              random: &random))
         }
         let reference = try PythonReference.run(built.map(\.reference))
         for item in built {

@@ -12,6 +12,7 @@
 #include "CKMemory.h"
 #include "CKAffinity.h"
 #include "CKMixture.h"
+#include "CKMixtureTile.h"
 
 #ifdef __cplusplus
 extern "C" {

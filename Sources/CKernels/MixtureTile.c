@@ -1,0 +1,143 @@
+// The fused mixture pass of CKMixtureTile.h. Written once with 16-lane clang vectors and
+// compiled three times (AVX-512, AVX2+FMA, baseline), chosen at run time.
+//
+// Why it is shaped this way (measured on the demo model, 2 experts × 14 classes × 512×256):
+// the earlier plane-by-plane loops spent more time moving per-pixel rows through memory than
+// on arithmetic, and log's division was the slowest instruction in them. Here a 16-pixel block
+// reads each expert logit once, keeps S, Σ e·t, entropies and accumulators in registers, reuses
+// the block's exponentials (a few KB) for every member set, and exp/log are division-free
+// polynomials (Cephes' expf and logf coefficients, within 2 ulp over the ranges used).
+#include "Internal.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+// Every vector helper is always_inline, so no 16-lane vector ever crosses a call boundary and the
+// baseline build's "AVX vector argument changes the ABI" warnings do not apply.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+// 16 lanes for AVX-512 (one register) and the baseline; 8 for AVX2, since a 16-lane value in a
+// function built for AVX but not AVX-512 would change the calling convention (clang rejects it).
+typedef float vf16 __attribute__((ext_vector_type(16)));
+typedef int32_t vi16 __attribute__((ext_vector_type(16)));
+typedef float vf16_unaligned __attribute__((ext_vector_type(16), aligned(4)));
+typedef int32_t vi16_unaligned __attribute__((ext_vector_type(16), aligned(4)));
+typedef float vf8 __attribute__((ext_vector_type(8)));
+typedef int32_t vi8 __attribute__((ext_vector_type(8)));
+typedef float vf8_unaligned __attribute__((ext_vector_type(8), aligned(4)));
+typedef int32_t vi8_unaligned __attribute__((ext_vector_type(8), aligned(4)));
+
+/// Scratch is sized for the widest block.
+#define MAX_LANES 16
+#define MAX_EXPERTS 64
+
+/// Where one block reads and writes: pixel pointers already offset to the block, class planes
+/// `stride` floats apart (the frame's H·W, or LANES for a staged partial block).
+typedef struct {
+    const float *z[MAX_EXPERTS];
+    const float *moe;
+    ptrdiff_t stride;
+    int32_t *prediction;
+    float *probabilities, *moe_logits;
+    float *pe_stacked, *mi_stacked, *pe_weighted, *mi_weighted, *pe_ensemble, *mi_ensemble;
+    float *expert_variance, *routing_pe, *routing_mi;
+} block_io;
+
+/// Offsets every output of `a` to pixel `i` (NULL stays NULL).
+#define AT(p, i) ((p) ? (p) + (i) : NULL)
+
+#if CK_X86
+// AVX-512 has a lane-wise table lookup (vpermps over 16 entries), exponent scaling (vscalefps) and
+// exponent/mantissa extraction (vgetexpps/vgetmantps), so e^x and ln x need about half the
+// instructions of the bit-operation forms: 2^(j/16) and ln of 16 mantissa centres come from
+// tables and the remaining polynomial is degree 3 or 4. Tables are filled by `tile_tables`.
+static float exp2_sixteenths[16], mantissa_reciprocal[16], mantissa_log[16];
+
+static void tile_tables(void) {
+    for (int j = 0; j < 16; j++) {
+        exp2_sixteenths[j] = (float)exp2(j / 16.0);
+        // Interval j of the mantissa [1, 2) is centred on 1 + (j + ½)/16; ln m = ln(m·r_j) − ln r_j.
+        double reciprocal = (double)(float)(1.0 / (1.0 + (j + 0.5) / 16.0));
+        mantissa_reciprocal[j] = (float)reciprocal;
+        mantissa_log[j] = (float)-log(reciprocal);
+    }
+}
+
+/// e^x for x ≥ −110 (callers clamp; below −104 it is 0 in fp32): 2^(k/16) from k = round(16·x/ln 2) by
+/// table and scaling, e^r − 1 for |r| ≤ ln 2/32 by a cubic. One rounded ln 2/16 suffices: its
+/// error times |k| stays below 1e-6 relative wherever e^x is above 1e-9.
+CK_AVX512 CK_INLINE vf16 exp_avx512(vf16 x) {
+    const float shifter = 12582912.0f;
+    vf16 shifted = x * 23.0831203f + shifter;  // 16/ln 2
+    vf16 k = shifted - shifter;
+    vf16 r = x - k * 0.0433216989f;            // ln 2/16
+    vf16 t = (vf16)_mm512_permutexvar_ps(_mm512_castps_si512((__m512)shifted), _mm512_loadu_ps(exp2_sixteenths));
+    vf16 p = (r * (1.0f / 6.0f) + 0.5f) * (r * r) + r;
+    return (vf16)_mm512_scalef_ps((__m512)(t * p + t), (__m512)(k * 0.0625f));
+}
+
+/// ln x for positive normal x: exponent and mantissa m in [1, 2) by instruction, ln m from the
+/// table entry of m's top four mantissa bits and a cubic in |r| ≤ 1/32 (abs error < 3e-7: the maps
+/// sum q·ln q, so an absolute error in ln q is at most that in the sum).
+CK_AVX512 CK_INLINE vf16 log_avx512(vf16 x) {
+    vf16 e = (vf16)_mm512_getexp_ps((__m512)x);
+    vf16 m = (vf16)_mm512_getmant_ps((__m512)x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    __m512i index = _mm512_srli_epi32(_mm512_castps_si512((__m512)m), 19);
+    vf16 reciprocal = (vf16)_mm512_permutexvar_ps(index, _mm512_loadu_ps(mantissa_reciprocal));
+    vf16 table = (vf16)_mm512_permutexvar_ps(index, _mm512_loadu_ps(mantissa_log));
+    vf16 r = m * reciprocal - 1.0f;
+    vf16 p = (r * (1.0f / 3.0f) - 0.5f) * (r * r) + r;
+    return e * 0.693147182f + (table + p);
+}
+
+#define TILE(name) name##_avx512
+#define TILE_FN CK_AVX512 CK_INLINE
+#define TILE_LANES 16
+#define TILE_EXP exp_avx512
+#define TILE_LOG log_avx512
+#include "MixtureTileBody.h"
+
+#define TILE(name) name##_avx2
+#define TILE_FN CK_AVX2 CK_INLINE
+#define TILE_LANES 8
+#include "MixtureTileBody.h"
+#endif
+
+#define TILE(name) name##_baseline
+#define TILE_FN CK_INLINE
+#define TILE_LANES 16
+#include "MixtureTileBody.h"
+
+size_t ck_mix_tile_scratch_floats(int experts, int classes) {
+    // Block rows (2·E·C + 4·C, then 2·E vectors) and the partial-block stage ((E + 3)·C + 10 rows).
+    return (2 * (size_t)experts * classes + 4 * (size_t)classes + 2 * (size_t)experts) * MAX_LANES
+         + ((size_t)(experts + 3) * classes + 10) * MAX_LANES;
+}
+
+#if CK_X86
+CK_AVX512 static void tile_avx512(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff_t count) {
+    tile_body_avx512(a, start, count);
+}
+CK_AVX2 static void tile_avx2(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff_t count) {
+    tile_body_avx2(a, start, count);
+}
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+#endif
+
+void ck_mix_tile(const ck_mix_tile_args *args, ptrdiff_t start, ptrdiff_t count) {
+    if (args->experts < 1 || args->experts > MAX_EXPERTS || count <= 0) return;
+#if CK_X86
+    const int isa = args->instruction_set;
+    if (isa == 0 && ck_use_avx512()) {
+        pthread_once(&tables_once, tile_tables);
+        tile_avx512(args, start, count);
+        return;
+    }
+    if (isa != 1 && ck_use_avx2()) {
+        tile_avx2(args, start, count);
+        return;
+    }
+#endif
+    tile_body_baseline(args, start, count);
+}

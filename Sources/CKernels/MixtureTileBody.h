@@ -1,0 +1,318 @@
+// The fused block and tile loops of MixtureTile.c, included once per instruction set with
+//   TILE(name)  the function's name for this instruction set,
+//   TILE_FN     its attributes (target and always_inline),
+//   TILE_LANES  pixels per block (the vector width),
+//   TILE_EXP, TILE_LOG  e^x and ln x (default: the bit-operation forms below).
+// Each inclusion #undefs them again.
+// Deliberately without an include guard: MixtureTile.c includes it once per instruction set.
+
+#define vf TILE(vf)
+#define vi TILE(vi)
+#define LANES TILE_LANES
+typedef float vf __attribute__((ext_vector_type(TILE_LANES)));
+typedef int32_t vi __attribute__((ext_vector_type(TILE_LANES)));
+typedef float TILE(vf_unaligned) __attribute__((ext_vector_type(TILE_LANES), aligned(4)));
+typedef int32_t TILE(vi_unaligned) __attribute__((ext_vector_type(TILE_LANES), aligned(4)));
+#define vf_unaligned TILE(vf_unaligned)
+#define vi_unaligned TILE(vi_unaligned)
+#define load TILE(load)
+#define store TILE(store)
+#define vmax TILE(vmax)
+#define vmin TILE(vmin)
+#define unit TILE(unit)
+#ifndef TILE_EXP
+#define TILE_EXP TILE(exp_bits)
+#define TILE_LOG TILE(log_bits)
+#endif
+
+TILE_FN vf TILE(load)(const float *p) { return *(const vf_unaligned *)p; }
+TILE_FN void TILE(store)(float *p, vf v) { *(vf_unaligned *)p = v; }
+// x86's max/min (the second operand when either is NaN), not IEEE maxNum: one instruction, and
+// the block's values are never NaN.
+TILE_FN vf TILE(vmax)(vf a, vf b) { return a > b ? a : b; }
+TILE_FN vf TILE(vmin)(vf a, vf b) { return a < b ? a : b; }
+
+/// e^x from bit operations (AVX2 and baseline builds); exactly 0 below −87 (those terms are only ever summed), e^88 above 88.
+TILE_FN vf TILE(exp_bits)(vf x) {
+    vf c = vmin(vmax(x, -87.0f), 88.0f);
+    const float shifter = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer in the low bits
+    vf shifted = c * 1.44269502f + shifter;
+    vf k = shifted - shifter;
+    vf r = (c - k * 0.693145751953125f) - k * 1.428606765330187e-06f;
+    vf p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    vf y = p * (r * r) + r + 1.0f;
+    vf scale = (vf)(((vi)shifted - 0x4B400000 + 127) << 23);
+    return (vf)((vi)(y * scale) & ~(vi)(x < -87.0f));
+}
+
+/// ln x for positive normal x from bit operations (AVX2 and baseline builds).
+TILE_FN vf TILE(log_bits)(vf x) {
+    vi bits = (vi)x;
+    vf m = (vf)((bits & 0x007FFFFF) | 0x3F800000);
+    vf e = __builtin_convertvector(bits >> 23, vf) - 127.0f;
+    vi high = m > 1.41421354f;
+    m = high ? m * 0.5f : m;
+    e = high ? e + 1.0f : e;
+    vf f = m - 1.0f;  // in [√½ − 1, √2 − 1]
+    vf z = f * f;
+    vf p = 7.0376836292e-2f;
+    p = p * f - 1.1514610310e-1f;
+    p = p * f + 1.1676998740e-1f;
+    p = p * f - 1.2420140846e-1f;
+    p = p * f + 1.4249322787e-1f;
+    p = p * f - 1.6668057665e-1f;
+    p = p * f + 2.0000714765e-1f;
+    p = p * f - 2.4999993993e-1f;
+    p = p * f + 3.3333331174e-1f;
+    vf y = f * z * p + e * -2.12194440e-4f - 0.5f * z;
+    return f + y + e * 0.693359375f;
+}
+
+/// Clamps to [0, 1] (PE and MI are there in exact arithmetic; fp32 can step a hair outside).
+TILE_FN vf TILE(unit)(vf v) { return vmin(vmax(v, 0.0f), 1.0f); }
+
+/// q ln q with 0 ln 0 = 0.
+TILE_FN vf TILE(xlogx)(vf q) { return q * TILE_LOG(vmax(q, 1.17549435e-38f)); }
+
+/// Softmax of C planes (`stride` apart) into C exponential rows of LANES (`x`), 1/S into
+/// `inverse`, and H = ln S − Σ e·t / S (one log per pixel, not C).
+TILE_FN vf TILE(softmax_rows)(const float *z, ptrdiff_t stride, int classes, float *x, vf_unaligned *inverse) {
+    // Two running maxima halve the dependency chain.
+    vf m = load(z), m2 = m;
+    for (int c = 1; c + 1 < classes; c += 2) {
+        m = vmax(m, load(z + c * stride));
+        m2 = vmax(m2, load(z + (c + 1) * stride));
+    }
+    if (classes % 2 == 0) m = vmax(m, load(z + (classes - 1) * stride));
+    m = vmax(m, m2);
+    vf s = 0.0f, d = 0.0f;
+    for (int c = 0; c < classes; c++) {
+        // Below −110, e^t is 0 in fp32 (a −∞ logit gives p = 0 exactly) and e·t stays 0, not NaN.
+        vf t = vmax(load(z + c * stride) - m, -110.0f);
+        vf e = TILE_EXP(t);
+        store(x + c * LANES, e);
+        s += e;
+        d += e * t;
+    }
+    vf inv = 1.0f / s;
+    *inverse = inv;
+    return TILE_LOG(s) - d * inv;
+}
+
+/// z = Σ_e table[e·C + c] · z_e,c into C rows of LANES, from the block's E·C logit rows.
+TILE_FN void TILE(mix_rows)(const float *z, int experts, int classes, const float *table, float *out) {
+    for (int c = 0; c < classes; c++) {
+        vf acc = table[c] * load(z + c * LANES);
+        for (int e = 1; e < experts; e++) acc += table[e * classes + c] * load(z + (e * classes + c) * LANES);
+        store(out + c * LANES, acc);
+    }
+}
+
+/// Index of the largest of C rows; ties go to the lowest class.
+TILE_FN vi TILE(argmax_rows)(const float *rows, ptrdiff_t stride, int classes) {
+    vf best = load(rows);
+    vi label = 0;
+    for (int c = 1; c < classes; c++) {
+        vf v = load(rows + c * stride);
+        vi better = v > best;
+        best = better ? v : best;
+        label = (label & ~better) | ((vi)c & better);
+    }
+    return label;
+}
+
+
+TILE_FN void TILE(entropy_maps)(vf sum_xlogx, vf member_entropy, float inverse_log_classes, float *pe, float *mi) {
+    vf h = -sum_xlogx;
+    store(pe, unit(h * inverse_log_classes));
+    store(mi, unit((h - member_entropy) * inverse_log_classes));
+}
+
+TILE_FN void TILE(mix_block)(const ck_mix_tile_args *a, const block_io *io) {
+    const int E = a->experts, C = a->classes;
+    const ptrdiff_t s = io->stride;
+    float *z = a->scratch;                        // E·C rows: the block's expert logits
+    float *x = z + (size_t)E * C * LANES;         // E·C rows: the experts' exponentials
+    float *xm = x + (size_t)E * C * LANES;        // C rows: p_moe's exponentials (or p_moe)
+    float *zm = xm + (size_t)C * LANES;           // C rows: z_moe, then a routing sample's z
+    float *xk = zm + (size_t)C * LANES;           // C rows: a routing sample's exponentials
+    float *pk = xk + (size_t)C * LANES;           // C rows: Σ_k p^(k)
+    vf_unaligned *inverse = (vf_unaligned *)(pk + (size_t)C * LANES); // E rows: 1/S_e
+    vf_unaligned *entropy = inverse + E;                               // E rows: H(p_e)
+
+    // The class planes are H·W floats apart, a multiple of 4 KB on common frame sizes, so they all
+    // map to one L1 set: read each once into contiguous rows before the passes that reuse them.
+    for (int e = 0; e < E; e++)
+        for (int c = 0; c < C; c++) store(z + ((size_t)e * C + c) * LANES, load(io->z[e] + c * s));
+    for (int e = 0; e < E; e++)
+        entropy[e] = TILE(softmax_rows)(z + (size_t)e * C * LANES, LANES, C, x + (size_t)e * C * LANES, &inverse[e]);
+
+    // p_moe (as exponentials times `moe_scale`), its entropy and the prediction.
+    vf moe_entropy;
+    vf_unaligned moe_scale;
+    vi label;
+    if (!a->probabilities_rule) {
+        const float *mixed = zm;
+        ptrdiff_t stride = LANES;
+        if (io->moe) {
+            mixed = io->moe;
+            stride = s;
+        } else {
+            TILE(mix_rows)(z, E, C, a->mix, zm);
+        }
+        if (io->moe_logits)
+            for (int c = 0; c < C; c++) store(io->moe_logits + c * s, load(mixed + c * stride));
+        label = TILE(argmax_rows)(mixed, stride, C);
+        moe_entropy = TILE(softmax_rows)(mixed, stride, C, xm, &moe_scale);
+    } else {
+        vf total = 0.0f;
+        for (int c = 0; c < C; c++) {
+            vf p = 0.0f;
+            for (int e = 0; e < E; e++) p += a->mix[e * C + c] * (load(x + ((size_t)e * C + c) * LANES) * inverse[e]);
+            store(xm + c * LANES, p);
+            total += p;
+        }
+        // Classwise weights do not sum to 1 over classes; renormalise so p_moe is a distribution.
+        if (a->classwise) {
+            vf inv = 1.0f / total;
+            for (int c = 0; c < C; c++) store(xm + c * LANES, load(xm + c * LANES) * inv);
+        }
+        moe_scale = 1.0f;
+        label = TILE(argmax_rows)(xm, LANES, C);
+        vf sum = 0.0f;
+        for (int c = 0; c < C; c++) sum += TILE(xlogx)(load(xm + c * LANES));
+        moe_entropy = -sum;
+    }
+    if (io->prediction) *(vi_unaligned *)io->prediction = label;
+
+    // Member sets and EV, class by class from the block's exponentials.
+    const int stacked = io->pe_stacked != NULL, weighted = io->pe_weighted != NULL;
+    const int ensemble = io->pe_ensemble != NULL, variance = io->expert_variance != NULL;
+    const float stack_weight = 1.0f / (float)(E + 1), member_weight = 1.0f / (float)E;
+    vf acc_stacked = 0.0f, acc_weighted = 0.0f, acc_ensemble = 0.0f, squares = 0.0f;
+    for (int c = 0; c < C; c++) {
+        vf pm = load(xm + c * LANES) * moe_scale;
+        if (io->probabilities) store(io->probabilities + c * s, pm);
+        vf sum = 0.0f, mean = 0.0f, deviation = 0.0f;
+        for (int e = 0; e < E; e++) {
+            vf p = load(x + ((size_t)e * C + c) * LANES) * inverse[e];
+            sum += p;
+            if (weighted) mean += a->weighted[e] * p;
+            if (variance) deviation += (p - pm) * (p - pm);
+        }
+        if (stacked) acc_stacked += TILE(xlogx)((sum + pm) * stack_weight);
+        if (ensemble) acc_ensemble += TILE(xlogx)(sum * member_weight);
+        // With the probabilities rule and a simple gate, Σ_e g_e p_e is p_moe itself.
+        if (weighted) acc_weighted += TILE(xlogx)(a->probabilities_rule ? pm : mean);
+        if (variance) squares = label == c ? deviation : squares;
+    }
+    const float ilc = a->inverse_log_classes;
+    if (stacked || weighted || ensemble) {
+        vf sum = 0.0f, mean = 0.0f;
+        for (int e = 0; e < E; e++) {
+            sum += entropy[e];
+            if (weighted) mean += a->weighted[e] * entropy[e];
+        }
+        if (stacked) TILE(entropy_maps)(acc_stacked, (sum + moe_entropy) * stack_weight, ilc, io->pe_stacked, io->mi_stacked);
+        if (weighted) TILE(entropy_maps)(acc_weighted, mean, ilc, io->pe_weighted, io->mi_weighted);
+        if (ensemble) TILE(entropy_maps)(acc_ensemble, sum * member_weight, ilc, io->pe_ensemble, io->mi_ensemble);
+    }
+    if (variance) store(io->expert_variance, __builtin_elementwise_sqrt(squares * member_weight));
+
+    // Routing: each sample recombines the logits (still in L1) and adds its softmax to Σ_k p^(k).
+    if (a->samples > 0 && io->routing_pe) {
+        vf entropy_sum = 0.0f;
+        for (int k = 0; k < a->samples; k++) {
+            TILE(mix_rows)(z, E, C, a->routing + (size_t)k * E * C, zm);
+            vf_unaligned inv;
+            entropy_sum += TILE(softmax_rows)(zm, LANES, C, xk, &inv);
+            for (int c = 0; c < C; c++) {
+                vf p = load(xk + c * LANES) * inv;
+                store(pk + c * LANES, k == 0 ? p : load(pk + c * LANES) + p);
+            }
+        }
+        const float per_sample = 1.0f / (float)a->samples;
+        vf acc = 0.0f;
+        for (int c = 0; c < C; c++) acc += TILE(xlogx)(load(pk + c * LANES) * per_sample);
+        TILE(entropy_maps)(acc, entropy_sum * per_sample, ilc, io->routing_pe, io->routing_mi);
+    }
+}
+
+
+TILE_FN void TILE(tile_body)(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff_t count) {
+    const int E = a->experts, C = a->classes;
+    block_io io;
+    io.stride = a->plane;
+    ptrdiff_t i = start, end = start + count;
+    for (; i + LANES <= end; i += LANES) {
+        for (int e = 0; e < E; e++) io.z[e] = a->expert_logits[e] + i;
+        io.moe = AT(a->moe_logits, i);
+        io.prediction = AT(a->prediction, i);
+        io.probabilities = AT(a->probabilities, i);
+        io.moe_logits = AT(a->moe_logits_out, i);
+        io.pe_stacked = AT(a->pe_stacked, i);
+        io.mi_stacked = AT(a->mi_stacked, i);
+        io.pe_weighted = AT(a->pe_weighted, i);
+        io.mi_weighted = AT(a->mi_weighted, i);
+        io.pe_ensemble = AT(a->pe_ensemble, i);
+        io.mi_ensemble = AT(a->mi_ensemble, i);
+        io.expert_variance = AT(a->expert_variance, i);
+        io.routing_pe = AT(a->routing_pe, i);
+        io.routing_mi = AT(a->routing_mi, i);
+        TILE(mix_block)(a, &io);
+    }
+    if (i == end) return;
+
+    // A partial block: stage its inputs as LANES-wide rows (zero-padded), compute, copy out.
+    const int rest = (int)(end - i);
+    float *stage = a->scratch + ck_mix_tile_scratch_floats(E, C) - ((size_t)(E + 3) * C + 10) * LANES;
+    memset(stage, 0, ((size_t)(E + 3) * C + 10) * LANES * sizeof(float));
+    for (int e = 0; e < E; e++) {
+        float *rows = stage + (size_t)e * C * LANES;
+        for (int c = 0; c < C; c++) memcpy(rows + c * LANES, a->expert_logits[e] + c * a->plane + i, rest * sizeof(float));
+        io.z[e] = rows;
+    }
+    float *moe = stage + (size_t)E * C * LANES, *probabilities = moe + C * LANES, *moe_out = probabilities + C * LANES;
+    float *maps = moe_out + C * LANES;
+    if (a->moe_logits)
+        for (int c = 0; c < C; c++) memcpy(moe + c * LANES, a->moe_logits + c * a->plane + i, rest * sizeof(float));
+    float *const outputs[9] = {a->pe_stacked, a->mi_stacked, a->pe_weighted, a->mi_weighted, a->pe_ensemble,
+                               a->mi_ensemble, a->expert_variance, a->routing_pe, a->routing_mi};
+    float **staged[9] = {&io.pe_stacked, &io.mi_stacked, &io.pe_weighted, &io.mi_weighted, &io.pe_ensemble,
+                         &io.mi_ensemble, &io.expert_variance, &io.routing_pe, &io.routing_mi};
+    for (int m = 0; m < 9; m++) *staged[m] = outputs[m] ? maps + m * LANES : NULL;
+    io.moe = a->moe_logits ? moe : NULL;
+    io.stride = LANES;
+    io.prediction = a->prediction ? (int32_t *)(maps + 9 * LANES) : NULL;
+    io.probabilities = a->probabilities ? probabilities : NULL;
+    io.moe_logits = a->moe_logits_out ? moe_out : NULL;
+    TILE(mix_block)(a, &io);
+    for (int m = 0; m < 9; m++)
+        if (outputs[m]) memcpy(outputs[m] + i, maps + m * LANES, rest * sizeof(float));
+    if (a->prediction) memcpy(a->prediction + i, maps + 9 * LANES, rest * sizeof(int32_t));
+    for (int c = 0; c < C; c++) {
+        if (a->probabilities) memcpy(a->probabilities + c * a->plane + i, probabilities + c * LANES, rest * sizeof(float));
+        if (a->moe_logits_out) memcpy(a->moe_logits_out + c * a->plane + i, moe_out + c * LANES, rest * sizeof(float));
+    }
+}
+
+#undef vf
+#undef vi
+#undef LANES
+#undef vf_unaligned
+#undef vi_unaligned
+#undef load
+#undef store
+#undef vmax
+#undef vmin
+#undef unit
+#undef TILE_EXP
+#undef TILE_LOG
+#undef TILE_LANES
+#undef TILE
+#undef TILE_FN
