@@ -48,47 +48,50 @@ typedef struct {
 #define AT(p, i) ((p) ? (p) + (i) : NULL)
 
 #if CK_X86
-// AVX-512 has a lane-wise table lookup (vpermps over 16 entries), exponent scaling (vscalefps) and
+// AVX-512 has a lane-wise lookup in a 32-entry table (vpermi2ps), exponent scaling (vscalefps) and
 // exponent/mantissa extraction (vgetexpps/vgetmantps), so e^x and ln x need about half the
-// instructions of the bit-operation forms: 2^(j/16) and ln of 16 mantissa centres come from
-// tables and the remaining polynomial is degree 3 or 4. Tables are filled by `tile_tables`.
-static float exp2_sixteenths[16], mantissa_reciprocal[16], mantissa_log[16];
+// instructions of the bit-operation forms: 2^(j/32) and ln of 32 mantissa centres come from
+// tables and the remaining polynomial is a quadratic. Tables are filled by `tile_tables`.
+static float exp2_table[32], mantissa_reciprocal[32], mantissa_log[32];
 
 static void tile_tables(void) {
-    for (int j = 0; j < 16; j++) {
-        exp2_sixteenths[j] = (float)exp2(j / 16.0);
-        // Interval j of the mantissa [1, 2) is centred on 1 + (j + ½)/16; ln m = ln(m·r_j) − ln r_j.
-        double reciprocal = (double)(float)(1.0 / (1.0 + (j + 0.5) / 16.0));
+    for (int j = 0; j < 32; j++) {
+        exp2_table[j] = (float)exp2(j / 32.0);
+        // Interval j of the mantissa [1, 2) is centred on 1 + (j + ½)/32; ln m = ln(m·r_j) − ln r_j.
+        double reciprocal = (double)(float)(1.0 / (1.0 + (j + 0.5) / 32.0));
         mantissa_reciprocal[j] = (float)reciprocal;
         mantissa_log[j] = (float)-log(reciprocal);
     }
 }
 
-/// e^x for x ≥ −110 (callers clamp; below −104 it is 0 in fp32): 2^(k/16) from k = round(16·x/ln 2) by
-/// table and scaling, e^r − 1 for |r| ≤ ln 2/32 by a cubic. One rounded ln 2/16 suffices: its
-/// error times |k| stays below 1e-6 relative wherever e^x is above 1e-9.
+/// A 32-entry table lookup by the low five bits of each lane of `index` (vpermi2ps).
+CK_AVX512 CK_INLINE vf16 lookup32(__m512i index, const float *table) {
+    return (vf16)_mm512_permutex2var_ps(_mm512_loadu_ps(table), index, _mm512_loadu_ps(table + 16));
+}
+
+/// e^x for x ≥ −110 (callers clamp; below −104 it is 0 in fp32): 2^(k/32) from k = round(32·x/ln 2)
+/// by table and scaling, e^r − 1 for |r| ≤ ln 2/64 by r + r²/2 (relative error < 2.2e-7). One
+/// rounded ln 2/32 suffices: its error times |k| stays below 1e-6 relative wherever e^x > 1e-9.
 CK_AVX512 CK_INLINE vf16 exp_avx512(vf16 x) {
     const float shifter = 12582912.0f;
-    vf16 shifted = x * 23.0831203f + shifter;  // 16/ln 2
+    vf16 shifted = x * 46.1662407f + shifter;  // 32/ln 2
     vf16 k = shifted - shifter;
-    vf16 r = x - k * 0.0433216989f;            // ln 2/16
-    vf16 t = (vf16)_mm512_permutexvar_ps(_mm512_castps_si512((__m512)shifted), _mm512_loadu_ps(exp2_sixteenths));
-    vf16 p = (r * (1.0f / 6.0f) + 0.5f) * (r * r) + r;
-    return (vf16)_mm512_scalef_ps((__m512)(t * p + t), (__m512)(k * 0.0625f));
+    vf16 r = x - k * 0.0216608494f;            // ln 2/32
+    vf16 t = lookup32(_mm512_castps_si512((__m512)shifted), exp2_table);
+    vf16 p = (r * 0.5f) * r + r;
+    return (vf16)_mm512_scalef_ps((__m512)(t * p + t), (__m512)(k * 0.03125f));
 }
 
 /// ln x for positive normal x: exponent and mantissa m in [1, 2) by instruction, ln m from the
-/// table entry of m's top four mantissa bits and a cubic in |r| ≤ 1/32 (abs error < 3e-7: the maps
-/// sum q·ln q, so an absolute error in ln q is at most that in the sum).
+/// table entry of m's top five mantissa bits and r − r²/2 for |r| ≤ 1/64 (abs error < 1.3e-6: the
+/// maps sum q·ln q over a distribution, so an absolute error in ln q is at most that in the sum).
 CK_AVX512 CK_INLINE vf16 log_avx512(vf16 x) {
     vf16 e = (vf16)_mm512_getexp_ps((__m512)x);
     vf16 m = (vf16)_mm512_getmant_ps((__m512)x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
-    __m512i index = _mm512_srli_epi32(_mm512_castps_si512((__m512)m), 19);
-    vf16 reciprocal = (vf16)_mm512_permutexvar_ps(index, _mm512_loadu_ps(mantissa_reciprocal));
-    vf16 table = (vf16)_mm512_permutexvar_ps(index, _mm512_loadu_ps(mantissa_log));
-    vf16 r = m * reciprocal - 1.0f;
-    vf16 p = (r * (1.0f / 3.0f) - 0.5f) * (r * r) + r;
-    return e * 0.693147182f + (table + p);
+    __m512i index = _mm512_srli_epi32(_mm512_castps_si512((__m512)m), 18);
+    vf16 r = m * lookup32(index, mantissa_reciprocal) - 1.0f;
+    vf16 p = (r * -0.5f) * r + r;
+    return e * 0.693147182f + (lookup32(index, mantissa_log) + p);
 }
 
 #define TILE(name) name##_avx512
@@ -110,8 +113,8 @@ CK_AVX512 CK_INLINE vf16 log_avx512(vf16 x) {
 #include "MixtureTileBody.h"
 
 size_t ck_mix_tile_scratch_floats(int experts, int classes) {
-    // Block rows (2·E·C + 4·C, then 2·E vectors) and the partial-block stage ((E + 3)·C + 10 rows).
-    return (2 * (size_t)experts * classes + 4 * (size_t)classes + 2 * (size_t)experts) * MAX_LANES
+    // Block rows (2·E·C + 4·C) and the partial-block stage ((E + 3)·C + 10 rows).
+    return (2 * (size_t)experts * classes + 4 * (size_t)classes) * MAX_LANES
          + ((size_t)(experts + 3) * classes + 10) * MAX_LANES;
 }
 

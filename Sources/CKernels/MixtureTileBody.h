@@ -79,21 +79,13 @@ TILE_FN vf TILE(unit)(vf v) { return vmin(vmax(v, 0.0f), 1.0f); }
 /// q ln q with 0 ln 0 = 0.
 TILE_FN vf TILE(xlogx)(vf q) { return q * TILE_LOG(vmax(q, 1.17549435e-38f)); }
 
-/// Softmax of C planes (`stride` apart) into C exponential rows of LANES (`x`), 1/S into
-/// `inverse`, and H = ln S − Σ e·t / S (one log per pixel, not C).
-TILE_FN vf TILE(softmax_rows)(const float *z, ptrdiff_t stride, int classes, float *x, vf_unaligned *inverse) {
-    // Two running maxima halve the dependency chain.
-    vf m = load(z), m2 = m;
-    for (int c = 1; c + 1 < classes; c += 2) {
-        m = vmax(m, load(z + c * stride));
-        m2 = vmax(m2, load(z + (c + 1) * stride));
-    }
-    if (classes % 2 == 0) m = vmax(m, load(z + (classes - 1) * stride));
-    m = vmax(m, m2);
+/// e_c = exp(z_c − m) for C rows of LANES (`z`, whose maximum is m) into `x`, 1/S into `inverse`,
+/// and H = ln S − Σ e·t / S (one log per pixel, not C).
+TILE_FN vf TILE(exp_rows)(const float *z, int classes, vf m, float *x, vf *inverse) {
     vf s = 0.0f, d = 0.0f;
     for (int c = 0; c < classes; c++) {
         // Below −110, e^t is 0 in fp32 (a −∞ logit gives p = 0 exactly) and e·t stays 0, not NaN.
-        vf t = vmax(load(z + c * stride) - m, -110.0f);
+        vf t = vmax(load(z + c * LANES) - m, -110.0f);
         vf e = TILE_EXP(t);
         store(x + c * LANES, e);
         s += e;
@@ -104,28 +96,17 @@ TILE_FN vf TILE(softmax_rows)(const float *z, ptrdiff_t stride, int classes, flo
     return TILE_LOG(s) - d * inv;
 }
 
-/// z = Σ_e table[e·C + c] · z_e,c into C rows of LANES, from the block's E·C logit rows.
-TILE_FN void TILE(mix_rows)(const float *z, int experts, int classes, const float *table, float *out) {
-    for (int c = 0; c < classes; c++) {
-        vf acc = table[c] * load(z + c * LANES);
-        for (int e = 1; e < experts; e++) acc += table[e * classes + c] * load(z + (e * classes + c) * LANES);
-        store(out + c * LANES, acc);
+/// Class `c` of the ties-to-lowest argmax: the running maximum and its class.
+TILE_FN void TILE(argmax_step)(vf v, int c, vf *best, vi *label) {
+    if (c == 0) {
+        *best = v;
+        *label = 0;
+        return;
     }
+    vi better = v > *best;
+    *best = better ? v : *best;
+    *label = (*label & ~better) | ((vi)c & better);
 }
-
-/// Index of the largest of C rows; ties go to the lowest class.
-TILE_FN vi TILE(argmax_rows)(const float *rows, ptrdiff_t stride, int classes) {
-    vf best = load(rows);
-    vi label = 0;
-    for (int c = 1; c < classes; c++) {
-        vf v = load(rows + c * stride);
-        vi better = v > best;
-        best = better ? v : best;
-        label = (label & ~better) | ((vi)c & better);
-    }
-    return label;
-}
-
 
 TILE_FN void TILE(entropy_maps)(vf sum_xlogx, vf member_entropy, float inverse_log_classes, float *pe, float *mi) {
     vf h = -sum_xlogx;
@@ -133,59 +114,68 @@ TILE_FN void TILE(entropy_maps)(vf sum_xlogx, vf member_entropy, float inverse_l
     store(mi, unit((h - member_entropy) * inverse_log_classes));
 }
 
-TILE_FN void TILE(mix_block)(const ck_mix_tile_args *a, const block_io *io) {
-    const int E = a->experts, C = a->classes;
+/// One block for E experts. Inlined with E a constant for the common sizes, so the per-expert
+/// values (maxima, 1/S, entropies, gate weights) live in registers: the loops are bound by L1
+/// loads and stores as much as by arithmetic, so every row read or written once fewer counts.
+TILE_FN void TILE(mix_block_for)(const ck_mix_tile_args *a, const block_io *io, const int E) {
+    const int C = a->classes;
     const ptrdiff_t s = io->stride;
+    const int simple = !a->classwise;
     float *z = a->scratch;                        // E·C rows: the block's expert logits
     float *x = z + (size_t)E * C * LANES;         // E·C rows: the experts' exponentials
     float *xm = x + (size_t)E * C * LANES;        // C rows: p_moe's exponentials (or p_moe)
     float *zm = xm + (size_t)C * LANES;           // C rows: z_moe, then a routing sample's z
     float *xk = zm + (size_t)C * LANES;           // C rows: a routing sample's exponentials
     float *pk = xk + (size_t)C * LANES;           // C rows: Σ_k p^(k)
-    vf_unaligned *inverse = (vf_unaligned *)(pk + (size_t)C * LANES); // E rows: 1/S_e
-    vf_unaligned *entropy = inverse + E;                               // E rows: H(p_e)
+    vf maximum[MAX_EXPERTS], inverse[MAX_EXPERTS], entropy[MAX_EXPERTS], gate[MAX_EXPERTS];
+    if (simple)
+        for (int e = 0; e < E; e++) gate[e] = a->mix[e * C];
 
-    // The class planes are H·W floats apart, a multiple of 4 KB on common frame sizes, so they all
-    // map to one L1 set: read each once into contiguous rows before the passes that reuse them.
-    for (int e = 0; e < E; e++)
-        for (int c = 0; c < C; c++) store(z + ((size_t)e * C + c) * LANES, load(io->z[e] + c * s));
-    for (int e = 0; e < E; e++)
-        entropy[e] = TILE(softmax_rows)(z + (size_t)e * C * LANES, LANES, C, x + (size_t)e * C * LANES, &inverse[e]);
-
-    // p_moe (as exponentials times `moe_scale`), its entropy and the prediction.
-    vf moe_entropy;
-    vf_unaligned moe_scale;
-    vi label;
-    if (!a->probabilities_rule) {
-        const float *mixed = zm;
-        ptrdiff_t stride = LANES;
-        if (io->moe) {
-            mixed = io->moe;
-            stride = s;
-        } else {
-            TILE(mix_rows)(z, E, C, a->mix, zm);
+    // One pass over the classes: copy the logits into contiguous rows (the class planes are H·W
+    // floats apart, a multiple of 4 KB on common frame sizes, so they all map to one L1 set and
+    // would miss on every re-read), each expert's maximum, and z_moe with its argmax.
+    const int logits_rule = !a->probabilities_rule;
+    vf best = 0.0f;
+    vi label = 0;
+    for (int c = 0; c < C; c++) {
+        vf mixed = 0.0f;
+        for (int e = 0; e < E; e++) {
+            vf v = load(io->z[e] + c * s);
+            store(z + ((size_t)e * C + c) * LANES, v);
+            maximum[e] = c == 0 ? v : vmax(maximum[e], v);
+            if (logits_rule && !io->moe) mixed += (simple ? gate[e] : (vf)a->mix[e * C + c]) * v;
         }
-        if (io->moe_logits)
-            for (int c = 0; c < C; c++) store(io->moe_logits + c * s, load(mixed + c * stride));
-        label = TILE(argmax_rows)(mixed, stride, C);
-        moe_entropy = TILE(softmax_rows)(mixed, stride, C, xm, &moe_scale);
+        if (logits_rule) {
+            if (io->moe) mixed = load(io->moe + c * s);
+            store(zm + c * LANES, mixed);
+            if (io->moe_logits) store(io->moe_logits + c * s, mixed);
+            TILE(argmax_step)(mixed, c, &best, &label);
+        }
+    }
+    for (int e = 0; e < E; e++)
+        entropy[e] = TILE(exp_rows)(z + (size_t)e * C * LANES, C, maximum[e], x + (size_t)e * C * LANES, &inverse[e]);
+
+    // p_moe (as exponentials times `moe_scale`) and its entropy.
+    vf moe_entropy, moe_scale;
+    if (logits_rule) {
+        moe_entropy = TILE(exp_rows)(zm, C, best, xm, &moe_scale);
     } else {
         vf total = 0.0f;
         for (int c = 0; c < C; c++) {
             vf p = 0.0f;
-            for (int e = 0; e < E; e++) p += a->mix[e * C + c] * (load(x + ((size_t)e * C + c) * LANES) * inverse[e]);
+            for (int e = 0; e < E; e++)
+                p += (simple ? gate[e] : (vf)a->mix[e * C + c]) * (load(x + ((size_t)e * C + c) * LANES) * inverse[e]);
             store(xm + c * LANES, p);
             total += p;
         }
         // Classwise weights do not sum to 1 over classes; renormalise so p_moe is a distribution.
-        if (a->classwise) {
-            vf inv = 1.0f / total;
-            for (int c = 0; c < C; c++) store(xm + c * LANES, load(xm + c * LANES) * inv);
-        }
-        moe_scale = 1.0f;
-        label = TILE(argmax_rows)(xm, LANES, C);
+        moe_scale = a->classwise ? 1.0f / total : (vf)1.0f;
         vf sum = 0.0f;
-        for (int c = 0; c < C; c++) sum += TILE(xlogx)(load(xm + c * LANES));
+        for (int c = 0; c < C; c++) {
+            vf p = load(xm + c * LANES) * moe_scale;
+            TILE(argmax_step)(p, c, &best, &label);
+            sum += TILE(xlogx)(p);
+        }
         moe_entropy = -sum;
     }
     if (io->prediction) *(vi_unaligned *)io->prediction = label;
@@ -194,6 +184,9 @@ TILE_FN void TILE(mix_block)(const ck_mix_tile_args *a, const block_io *io) {
     const int stacked = io->pe_stacked != NULL, weighted = io->pe_weighted != NULL;
     const int ensemble = io->pe_ensemble != NULL, variance = io->expert_variance != NULL;
     const float stack_weight = 1.0f / (float)(E + 1), member_weight = 1.0f / (float)E;
+    vf weight[MAX_EXPERTS];
+    if (weighted)
+        for (int e = 0; e < E; e++) weight[e] = a->weighted[e];
     vf acc_stacked = 0.0f, acc_weighted = 0.0f, acc_ensemble = 0.0f, squares = 0.0f;
     for (int c = 0; c < C; c++) {
         vf pm = load(xm + c * LANES) * moe_scale;
@@ -202,7 +195,7 @@ TILE_FN void TILE(mix_block)(const ck_mix_tile_args *a, const block_io *io) {
         for (int e = 0; e < E; e++) {
             vf p = load(x + ((size_t)e * C + c) * LANES) * inverse[e];
             sum += p;
-            if (weighted) mean += a->weighted[e] * p;
+            if (weighted) mean += weight[e] * p;
             if (variance) deviation += (p - pm) * (p - pm);
         }
         if (stacked) acc_stacked += TILE(xlogx)((sum + pm) * stack_weight);
@@ -216,7 +209,7 @@ TILE_FN void TILE(mix_block)(const ck_mix_tile_args *a, const block_io *io) {
         vf sum = 0.0f, mean = 0.0f;
         for (int e = 0; e < E; e++) {
             sum += entropy[e];
-            if (weighted) mean += a->weighted[e] * entropy[e];
+            if (weighted) mean += weight[e] * entropy[e];
         }
         if (stacked) TILE(entropy_maps)(acc_stacked, (sum + moe_entropy) * stack_weight, ilc, io->pe_stacked, io->mi_stacked);
         if (weighted) TILE(entropy_maps)(acc_weighted, mean, ilc, io->pe_weighted, io->mi_weighted);
@@ -228,9 +221,16 @@ TILE_FN void TILE(mix_block)(const ck_mix_tile_args *a, const block_io *io) {
     if (a->samples > 0 && io->routing_pe) {
         vf entropy_sum = 0.0f;
         for (int k = 0; k < a->samples; k++) {
-            TILE(mix_rows)(z, E, C, a->routing + (size_t)k * E * C, zm);
-            vf_unaligned inv;
-            entropy_sum += TILE(softmax_rows)(zm, LANES, C, xk, &inv);
+            const float *table = a->routing + (size_t)k * E * C;
+            vf sample_max = 0.0f;
+            for (int c = 0; c < C; c++) {
+                vf mixed = 0.0f;
+                for (int e = 0; e < E; e++) mixed += table[e * C + c] * load(z + ((size_t)e * C + c) * LANES);
+                store(zm + c * LANES, mixed);
+                sample_max = c == 0 ? mixed : vmax(sample_max, mixed);
+            }
+            vf inv;
+            entropy_sum += TILE(exp_rows)(zm, C, sample_max, xk, &inv);
             for (int c = 0; c < C; c++) {
                 vf p = load(xk + c * LANES) * inv;
                 store(pk + c * LANES, k == 0 ? p : load(pk + c * LANES) + p);
@@ -243,6 +243,15 @@ TILE_FN void TILE(mix_block)(const ck_mix_tile_args *a, const block_io *io) {
     }
 }
 
+/// The block, with E a compile-time constant for two to four experts.
+TILE_FN void TILE(mix_block)(const ck_mix_tile_args *a, const block_io *io) {
+    switch (a->experts) {
+    case 2: TILE(mix_block_for)(a, io, 2); break;
+    case 3: TILE(mix_block_for)(a, io, 3); break;
+    case 4: TILE(mix_block_for)(a, io, 4); break;
+    default: TILE(mix_block_for)(a, io, a->experts); break;
+    }
+}
 
 TILE_FN void TILE(tile_body)(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff_t count) {
     const int E = a->experts, C = a->classes;

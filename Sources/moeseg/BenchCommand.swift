@@ -42,6 +42,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("routing-samples"), help: "Model directory only: routing samples K per frame.")
     var routingSamples: Int = 0
 
+    @Option(name: .long, help: "Model directory only: the maps to compute: all, daemon (the daemon's default maps), or a list such as mi_weighted,ev.")
+    var maps = "all"
+
     @Option(name: .long, help: "Model directory only: CPUs to pin the expert workers to, e.g. 0,1.")
     var cpus: String?
 
@@ -71,7 +74,8 @@ struct BenchCommand: ParsableCommand {
                 }
                 try MixtureBench.run(.init(directory: model, threads: threads, iterations: iterations, warmup: warmup, json: json,
                                            sequential: sequential, compare: compare, routingSamples: routingSamples,
-                                           cpus: cpuList, frameWidth: size?.0, frameHeight: size?.1))
+                                           maps: try MixtureBench.maps(named: maps), cpus: cpuList,
+                                           frameWidth: size?.0, frameHeight: size?.1))
             }
             return
         }

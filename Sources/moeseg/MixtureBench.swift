@@ -1,3 +1,4 @@
+import Daemon
 import Foundation
 import Mixture
 import Sensors
@@ -14,6 +15,7 @@ enum MixtureBench {
         var sequential: Bool
         var compare: Bool
         var routingSamples: Int
+        var maps: Set<UncertaintyMap>
         var cpus: [Int]
         var frameWidth: Int?
         var frameHeight: Int?
@@ -76,6 +78,22 @@ enum MixtureBench {
         }
     }
 
+    /// `--maps`: "all", "daemon" (the daemon's default `[model] maps`) or a comma-separated list.
+    static func maps(named text: String) throws -> Set<UncertaintyMap> {
+        let names: [String]
+        switch text {
+        case "all": return Set(UncertaintyMap.allCases)
+        case "daemon": names = try DaemonConfig.embeddedDefault().model.maps
+        default: names = text.split(separator: ",").map { String($0) }
+        }
+        return Set(try names.map { name in
+            guard let map = UncertaintyMap(rawValue: name) else {
+                throw fail("--maps: unknown map `\(name)` (known: all, daemon, \(UncertaintyMap.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return map
+        })
+    }
+
     static func run(_ request: Request) throws {
         let model = try MixtureModel.load(directory: request.directory)
         let manifest = model.manifest
@@ -93,7 +111,7 @@ enum MixtureBench {
             runners.append(try MixtureRunner(model: model, options: MixtureRunOptions(
                 threads: request.threads, cpus: request.cpus,
                 routing: RoutingSampling(samples: request.routingSamples, temperature: 1, seed: 1),
-                parallelExperts: parallel)))
+                maps: request.maps, parallelExperts: parallel)))
         }
         var summaries = [Summary](repeating: Summary(), count: modes.count)
         for _ in 0..<request.warmup {
@@ -111,6 +129,7 @@ enum MixtureBench {
             ("experts", manifest.experts.count), ("classes", model.classes),
             ("input", "\(manifest.input.width)x\(manifest.input.height)"), ("frame", "\(frame.width)x\(frame.height)"),
             ("threads_per_expert", request.threads), ("routing_samples", request.routingSamples),
+            ("maps", request.maps.map(\.rawValue).sorted() as [Any]),
             ("iterations", request.iterations), ("warmup", request.warmup), ("gflops_per_frame", Double(flops) / 1e9),
             ("peak_rss_mb", ProcessMemory.peakResidentMB),
             ("runs", zip(summaries, labels).map { $0.pairs($1) } as [Any]),
@@ -126,6 +145,7 @@ enum MixtureBench {
             print(String(format: "%@ (%@, %d experts, %d classes, %dx%d, %.2f GFLOP/frame), %d threads per expert, K = %d, %d frames:",
                          manifest.id, manifest.kind.rawValue, manifest.experts.count, model.classes, manifest.input.width,
                          manifest.input.height, Double(flops) / 1e9, request.threads, request.routingSamples, request.iterations))
+            print("  maps: " + request.maps.map(\.rawValue).sorted().joined(separator: ", "))
             for (summary, label) in zip(summaries, labels) { print("  " + summary.line(label)) }
             if let ratio { print(String(format: "  sequential / parallel frame time: %.2f", ratio)) }
             print(String(format: "  peak RSS %.1f MB", ProcessMemory.peakResidentMB))
