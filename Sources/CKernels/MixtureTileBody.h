@@ -152,13 +152,19 @@ TILE_FN void TILE(mix_block_for)(const ck_mix_tile_args *a, const block_io *io, 
             TILE(argmax_step)(mixed, c, &best, &label);
         }
     }
-    for (int e = 0; e < E; e++)
-        entropy[e] = TILE(exp_rows)(z + (size_t)e * C * LANES, C, maximum[e], x + (size_t)e * C * LANES, &inverse[e]);
+    // Only the softmaxes some output needs: the prediction alone needs none, the weighted set no p_moe.
+    const int stacked = io->pe_stacked != NULL, weighted = io->pe_weighted != NULL;
+    const int ensemble = io->pe_ensemble != NULL, variance = io->expert_variance != NULL;
+    const int moe_needed = stacked || variance || io->probabilities || !logits_rule;
+    const int members_needed = moe_needed || weighted || ensemble;
+    if (members_needed)
+        for (int e = 0; e < E; e++)
+            entropy[e] = TILE(exp_rows)(z + (size_t)e * C * LANES, C, maximum[e], x + (size_t)e * C * LANES, &inverse[e]);
 
     // p_moe (as exponentials times `moe_scale`) and its entropy.
-    vf moe_entropy, moe_scale;
+    vf moe_entropy = 0.0f, moe_scale = 0.0f;
     if (logits_rule) {
-        moe_entropy = TILE(exp_rows)(zm, C, best, xm, &moe_scale);
+        if (moe_needed) moe_entropy = TILE(exp_rows)(zm, C, best, xm, &moe_scale);
     } else {
         vf total = 0.0f;
         for (int c = 0; c < C; c++) {
@@ -181,15 +187,13 @@ TILE_FN void TILE(mix_block_for)(const ck_mix_tile_args *a, const block_io *io, 
     if (io->prediction) *(vi_unaligned *)io->prediction = label;
 
     // Member sets and EV, class by class from the block's exponentials.
-    const int stacked = io->pe_stacked != NULL, weighted = io->pe_weighted != NULL;
-    const int ensemble = io->pe_ensemble != NULL, variance = io->expert_variance != NULL;
     const float stack_weight = 1.0f / (float)(E + 1), member_weight = 1.0f / (float)E;
     vf weight[MAX_EXPERTS];
     if (weighted)
         for (int e = 0; e < E; e++) weight[e] = a->weighted[e];
     vf acc_stacked = 0.0f, acc_weighted = 0.0f, acc_ensemble = 0.0f, squares = 0.0f;
-    for (int c = 0; c < C; c++) {
-        vf pm = load(xm + c * LANES) * moe_scale;
+    for (int c = 0; c < (members_needed ? C : 0); c++) {
+        vf pm = moe_needed ? load(xm + c * LANES) * moe_scale : (vf)0.0f;
         if (io->probabilities) store(io->probabilities + c * s, pm);
         vf sum = 0.0f, mean = 0.0f, deviation = 0.0f;
         for (int e = 0; e < E; e++) {

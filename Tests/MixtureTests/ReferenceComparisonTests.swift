@@ -97,6 +97,30 @@ import Testing
         }
     }
 
+    /// Outputs computed alone skip the softmaxes nothing else needs (the prediction needs none, the
+    /// weighted set no p_moe); what is computed must still match the reference.
+    @Test func leanOutputsMatchNumpy() throws {
+        var random = TestRandom(seed: 4_242)
+        let geometry = try MixtureGeometry(experts: 3, classes: 12, height: 23, width: 29)
+        let configuration = MixtureConfiguration(gate: .simple, memberSets: [.weighted], keepsProbabilities: false)
+        let logits = random.normals(geometry.expertLogitCount, sigma: 3)
+        let gateLogits = random.normals(3, sigma: 1.5)
+        let reference = ReferenceCase(name: "lean", kind: .mixture(geometry, configuration, gateLogits: gateLogits, frameIndex: 0),
+                                      logits: logits)
+        let maps = try #require(try PythonReference.run([reference])["lean"])
+        for (sets, keys) in [(Set<MemberSet>([.weighted]), ["prediction", "pe_weighted", "mi_weighted"]), ([], ["prediction"])] {
+            let mixture = try MixtureUncertainty(geometry: geometry, configuration: configuration)
+            mixture.activeMemberSets = sets
+            mixture.computesExpertVariance = false
+            try logits.withUnsafeBufferPointer { z in
+                try gateLogits.withUnsafeBufferPointer { a in try mixture.compute(expertLogits: z, gateLogits: a) }
+            }
+            let swift = SwiftMaps.of(mixture).filter { keys.contains($0.key) }
+            expectMapsMatch(swift, maps.filter { keys.contains($0.key) }, case: "lean \(keys)",
+                            pixels: geometry.pixels, classes: geometry.classes)
+        }
+    }
+
     @Test func sampleSetsMatchNumpy() throws {
         var random = TestRandom(seed: 99)
         var cases: [(ReferenceCase, SampleSetUncertainty)] = []
