@@ -1,6 +1,7 @@
 // Micro-benchmark of the CKernels hot paths at the benchmark models' layer sizes, scalar path
 // against the dispatched (AVX2+FMA) path, single thread; the GEMM also against its AVX-512 path
-// and OpenBLAS's cblas_sgemm (run with the environment as is, e.g. OPENBLAS_CORETYPE). Build and run with tools/bench/run.sh.
+// and OpenBLAS's cblas_sgemm (run with the environment as is, e.g. OPENBLAS_CORETYPE); the fused
+// mixture pass per build. Build and run with tools/bench/run.sh (`run.sh gemm`, `run.sh mixture`).
 // Reports the best of several repetitions: the machine is shared, so the minimum is the most
 // stable figure.
 #include "CKernels.h"
@@ -279,6 +280,79 @@ static void bench_gemm(const char *name, int m, int k, int n) {
     free(g.scratch);
 }
 
+typedef struct {
+    ck_mix_tile_args args;
+    ptrdiff_t pixels;
+} mix_case;
+
+static void run_mix(void *p) {
+    mix_case *m = p;
+    ck_mix_tile(&m->args, 0, m->pixels);
+}
+
+/// The fused mixture pass (CKMixtureTile.h) at the demo model's sizes (2 experts x 14 classes), per
+/// build and per set of outputs, in ns per pixel: once over a 4096-pixel frame whose logits stay in
+/// cache, once over a 512x256 frame whose 14.7 MB of logits come from memory.
+static void bench_mixture(void) {
+    const int experts = 2, classes = 14;
+    const char *build_names[] = {"auto", "baseline", "avx2"};
+    const struct {
+        const char *name;
+        int sets, variance, samples;
+    } outputs[] = {{"prediction only", 0, 0, 0},   {"weighted", 2, 0, 0},         {"weighted + EV", 2, 1, 0},
+                   {"stacked + weighted + EV", 3, 1, 0}, {"all sets + EV", 7, 1, 0}, {"stacked + weighted + EV, K=4", 3, 1, 4}};
+    const ptrdiff_t sizes[] = {4096, 512 * 256};
+    float mix[2 * 14], weighted[2] = {0.7f, 0.3f}, routing[4 * 2 * 14];
+    for (int c = 0; c < classes; c++) {
+        mix[c] = 0.7f;
+        mix[classes + c] = 0.3f;
+    }
+    for (int i = 0; i < 4 * 2 * 14; i++) routing[i] = (i / classes) % 2 ? 0.4f : 0.6f;
+    float *scratch = random_buffer(ck_mix_tile_scratch_floats(experts, classes));
+    for (int size = 0; size < 2; size++) {
+        const ptrdiff_t pixels = sizes[size];
+        const float *logits[2] = {random_buffer((size_t)classes * pixels), random_buffer((size_t)classes * pixels)};
+        for (int e = 0; e < 2; e++)
+            for (ptrdiff_t i = 0; i < classes * pixels; i++) ((float *)logits[e])[i] *= 6.0f;
+        float *maps = random_buffer(10 * (size_t)pixels);
+        int32_t *prediction = malloc((size_t)pixels * sizeof(int32_t));
+        printf("mixture pass, 2 experts x 14 classes, %td pixels%s, ns/pixel (auto / baseline / avx2):\n", pixels,
+               size == 0 ? " (in cache)" : " (logits from memory)");
+        for (size_t o = 0; o < sizeof outputs / sizeof outputs[0]; o++) {
+            printf("  %-30s", outputs[o].name);
+            for (int build = 0; build < 3; build++) {
+                mix_case m = {.pixels = pixels};
+                ck_mix_tile_args *a = &m.args;
+                a->experts = experts;
+                a->classes = classes;
+                a->plane = pixels;
+                a->expert_logits = logits;
+                a->mix = mix;
+                a->weighted = weighted;
+                a->routing = routing;
+                a->samples = outputs[o].samples;
+                a->inverse_log_classes = 1.0f / 2.6390573f;
+                a->prediction = prediction;
+                if (outputs[o].sets & 1) a->pe_stacked = maps, a->mi_stacked = maps + pixels;
+                if (outputs[o].sets & 2) a->pe_weighted = maps + 2 * pixels, a->mi_weighted = maps + 3 * pixels;
+                if (outputs[o].sets & 4) a->pe_ensemble = maps + 4 * pixels, a->mi_ensemble = maps + 5 * pixels;
+                if (outputs[o].variance) a->expert_variance = maps + 6 * pixels;
+                if (outputs[o].samples) a->routing_pe = maps + 7 * pixels, a->routing_mi = maps + 8 * pixels;
+                a->scratch = scratch;
+                a->instruction_set = build;
+                double ms = best_ms(run_mix, &m, size == 0 ? 200 : 15);
+                printf(" %6.1f", ms * 1e6 / (double)pixels);
+            }
+            printf("\n");
+        }
+        free((void *)logits[0]);
+        free((void *)logits[1]);
+        free(maps);
+        free(prediction);
+    }
+    free(scratch);
+}
+
 static void bench_gemms(void) {
     openblas_set_num_threads(1);
     bench_gemm("gemm M960 K160 N512", 960, 160, 512);
@@ -294,6 +368,10 @@ static void bench_gemms(void) {
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "gemm") == 0) {
         bench_gemms();
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "mixture") == 0) {
+        bench_mixture();
         return 0;
     }
     printf("ck_cpu_features() = %d (bit 1 = AVX2+FMA, bit 2 = AVX-512 path available)\n", ck_cpu_features());
@@ -318,5 +396,6 @@ int main(int argc, char **argv) {
     bench_softmax(1, 19, 256 * 512);
     bench_softmax(1000, 19, 1);
     bench_gemms();
+    bench_mixture();
     return 0;
 }
