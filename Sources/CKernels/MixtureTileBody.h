@@ -257,15 +257,54 @@ TILE_FN void TILE(mix_block)(const ck_mix_tile_args *a, const block_io *io) {
     }
 }
 
+/// Adds a block's MI values (the first `lanes`) to the frame-score sums of map `index`.
+TILE_FN void TILE(score_block)(const ck_mix_tile_args *a, int index, const float *mi, int lanes) {
+    if (!mi || !a->mi_sum) return;
+    if (lanes == LANES) {
+        vf v = load(mi);
+        vi above = v > a->score_threshold;
+        float sum = 0.0f;
+        int count = 0;
+        for (int l = 0; l < LANES; l++) {
+            sum += v[l];
+            count -= above[l];
+        }
+        a->mi_sum[index] += sum;
+        a->mi_above[index] += count;
+        return;
+    }
+    for (int l = 0; l < lanes; l++) {
+        a->mi_sum[index] += mi[l];
+        a->mi_above[index] += mi[l] > a->score_threshold;
+    }
+}
+
+/// The outputs a block writes besides the maps: bytes of ĉ, the fill map, the frame-score sums.
+TILE_FN void TILE(block_extras)(const ck_mix_tile_args *a, const block_io *io, ptrdiff_t i, int lanes) {
+    if (a->prediction_bytes)
+        for (int l = 0; l < lanes; l++) a->prediction_bytes[i + l] = (uint8_t)io->prediction[l];
+    if (a->fill) {
+        if (lanes == LANES) store(a->fill + i, (vf)a->fill_value);
+        else for (int l = 0; l < lanes; l++) a->fill[i + l] = a->fill_value;
+    }
+    TILE(score_block)(a, 0, io->mi_stacked, lanes);
+    TILE(score_block)(a, 1, io->mi_weighted, lanes);
+    TILE(score_block)(a, 2, io->mi_ensemble, lanes);
+    TILE(score_block)(a, 3, io->routing_mi, lanes);
+}
+
 TILE_FN void TILE(tile_body)(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff_t count) {
     const int E = a->experts, C = a->classes;
     block_io io;
     io.stride = a->plane;
     ptrdiff_t i = start, end = start + count;
+    // ĉ is needed as int32 for the bytes too, so a block writes it somewhere even if the caller
+    // wants bytes only.
+    int32_t labels[LANES];
     for (; i + LANES <= end; i += LANES) {
         for (int e = 0; e < E; e++) io.z[e] = a->expert_logits[e] + i;
         io.moe = AT(a->moe_logits, i);
-        io.prediction = AT(a->prediction, i);
+        io.prediction = a->prediction ? a->prediction + i : labels;
         io.probabilities = AT(a->probabilities, i);
         io.moe_logits = AT(a->moe_logits_out, i);
         io.pe_stacked = AT(a->pe_stacked, i);
@@ -278,13 +317,14 @@ TILE_FN void TILE(tile_body)(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff
         io.routing_pe = AT(a->routing_pe, i);
         io.routing_mi = AT(a->routing_mi, i);
         TILE(mix_block)(a, &io);
+        TILE(block_extras)(a, &io, i, LANES);
     }
     if (i == end) return;
 
     // A partial block: stage its inputs as LANES-wide rows (zero-padded), compute, copy out.
     const int rest = (int)(end - i);
-    float *stage = a->scratch + ck_mix_tile_scratch_floats(E, C) - ((size_t)(E + 3) * C + 10) * LANES;
-    memset(stage, 0, ((size_t)(E + 3) * C + 10) * LANES * sizeof(float));
+    float *stage = a->scratch + ck_mix_tile_scratch_floats(E, C) - ((size_t)(E + 3) * C + 10) * MAX_LANES;
+    memset(stage, 0, ((size_t)(E + 3) * C + 10) * MAX_LANES * sizeof(float));
     for (int e = 0; e < E; e++) {
         float *rows = stage + (size_t)e * C * LANES;
         for (int c = 0; c < C; c++) memcpy(rows + c * LANES, a->expert_logits[e] + c * a->plane + i, rest * sizeof(float));
@@ -301,10 +341,11 @@ TILE_FN void TILE(tile_body)(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff
     for (int m = 0; m < 9; m++) *staged[m] = outputs[m] ? maps + m * LANES : NULL;
     io.moe = a->moe_logits ? moe : NULL;
     io.stride = LANES;
-    io.prediction = a->prediction ? (int32_t *)(maps + 9 * LANES) : NULL;
+    io.prediction = (int32_t *)(maps + 9 * LANES);
     io.probabilities = a->probabilities ? probabilities : NULL;
     io.moe_logits = a->moe_logits_out ? moe_out : NULL;
     TILE(mix_block)(a, &io);
+    TILE(block_extras)(a, &io, i, rest);
     for (int m = 0; m < 9; m++)
         if (outputs[m]) memcpy(outputs[m] + i, maps + m * LANES, rest * sizeof(float));
     if (a->prediction) memcpy(a->prediction + i, maps + 9 * LANES, rest * sizeof(int32_t));

@@ -6,6 +6,7 @@ final class Arena {
     func floats(_ count: Int) -> UnsafeMutableBufferPointer<Float> { make(count, Float.self) }
     func doubles(_ count: Int) -> UnsafeMutableBufferPointer<Double> { make(count, Double.self) }
     func int32s(_ count: Int) -> UnsafeMutableBufferPointer<Int32> { make(count, Int32.self) }
+    func int64s(_ count: Int) -> UnsafeMutableBufferPointer<Int64> { make(count, Int64.self) }
 
     private func make<T: Numeric>(_ count: Int, _: T.Type) -> UnsafeMutableBufferPointer<T> {
         // 64-byte alignment: whole cache lines, and aligned vector loads for every plane start.

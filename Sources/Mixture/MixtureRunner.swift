@@ -211,6 +211,9 @@ public final class MixtureRunner {
             for e in 0..<manifest.experts.count {
                 uncertainty.setExpertLogits(e, sessions[e].outputBuffer(model.experts[e].logitsOutput).baseAddress!)
             }
+            // The parallel pass writes the published prediction bytes and the frame scores itself.
+            uncertainty.setPredictionBytes(predictionOut.baseAddress)
+            uncertainty.scoreThreshold = options.mutualInformationPixelThreshold
         }
         timings.experts = [Double](repeating: 0, count: kind == .mcDropout ? passes : manifest.experts.count)
         applyEnabledMaps()
@@ -256,6 +259,8 @@ public final class MixtureRunner {
         uncertainty.activeMemberSets = sets
         uncertainty.computesExpertVariance = activeMaps.contains(.ev)
         uncertainty.routingSamples = activeMaps.isDisjoint(with: [.routingPE, .routingMI]) ? 0 : activeSamples
+        let fillsGateEntropy = model.manifest.gate?.kind == .simple && activeMaps.contains(.gateEntropy)
+        uncertainty.setGateEntropyPlane(fillsGateEntropy ? gateEntropyPlane.baseAddress : nil)
     }
 
     /// The normalised 3×H×W input the next `process(input:)` may be written into directly.
@@ -326,11 +331,6 @@ public final class MixtureRunner {
                 dispatch(.uncertainty)
             }
             uncertainty.finish()
-            let prediction = uncertainty.prediction
-            for i in 0..<pixels { predictionOut[i] = UInt8(truncatingIfNeeded: prediction[i]) }
-            if manifest.gate!.kind == .simple && activeMaps.contains(.gateEntropy) {
-                gateEntropyPlane.update(repeating: uncertainty.gateEntropy)
-            }
             // A simple gate's weighted MI is the one that tells routing doubt from the experts'
             // routine disagreement (docs/demo-model.md: frame AUROC 0.99 vs 0.65 for stacked).
             let mi: MemberSet = manifest.gate!.kind == .simple && activeMaps.contains(.miWeighted) ? .weighted

@@ -39,6 +39,8 @@ public final class MixtureUncertainty {
     /// Externally mixed logits (after a "+conv"), or nil to mix per tile.
     private var externalMoeLogits: UnsafePointer<Float>? = nil
     private var activeSamples: Int
+    private var predictionBytes: UnsafeMutablePointer<UInt8>? = nil
+    private var gateEntropyPlane: UnsafeMutablePointer<Float>? = nil
 
     private let workspaces: [TileWorkspace]
 
@@ -166,6 +168,21 @@ public final class MixtureUncertainty {
         }
     }
 
+    /// The pixel threshold of `frameScores`' uncertain-pixel fraction: the pass counts MI values
+    /// above it as it writes them, so frame scores need no second pass when the thresholds match.
+    public var scoreThreshold: Float = 0.1
+
+    /// Also writes ĉ as bytes into `buffer` (H·W, valid while this instance computes), or stops (nil).
+    public func setPredictionBytes(_ buffer: UnsafeMutablePointer<UInt8>?) {
+        predictionBytes = buffer
+    }
+
+    /// A simple gate's frame gate entropy is also written to every pixel of `plane` (H·W), for
+    /// publishing it as a map; nil stops.
+    public func setGateEntropyPlane(_ plane: UnsafeMutablePointer<Float>?) {
+        gateEntropyPlane = plane
+    }
+
     /// Which build of the fused per-pixel pass runs: the widest the CPU has, or a narrower one
     /// (tests check every build against the reference on one machine).
     public var kernel: MixtureKernel = .automatic
@@ -219,6 +236,9 @@ public final class MixtureUncertainty {
         self.frameIndex = frameIndex
         computeGate(gate)
         if activeSamples > 0 { drawRoutingGates(gate, frameIndex: frameIndex) }
+        // The pass fills the gate-entropy plane with this frame's value.
+        if configuration.gate == .simple { gateEntropy = gateEntropyColumns[0] }
+        for w in workspaces { w.resetScores() }
     }
 
     /// Computes the maps of pixel range `part` of `count` equal, tile-aligned ranges, with
@@ -242,14 +262,24 @@ public final class MixtureUncertainty {
         }
     }
 
-    /// Frame scores for the OOD monitor, MI taken from `set` (nil fields when not computed).
+    /// Frame scores for the OOD monitor, MI taken from `set` (nil fields when not computed this frame).
     public func frameScores(mutualInformationFrom set: MemberSet, pixelThreshold: Float) -> FrameScores {
         var scores = FrameScores(gateEntropy: gateEntropy)
-        if let mi = mutualInformation(set) {
-            scores.meanMutualInformation = FrameScores.mean(mi)
-            scores.uncertainPixelFraction = FrameScores.fraction(mi, above: pixelThreshold)
+        let n = Double(geometry.pixels)
+        // A set not computed this frame (budget degradation) has no score, not last frame's.
+        if activeMemberSets.contains(set), let mi = mutualInformation(set) {
+            let index = set == .stacked ? 0 : (set == .weighted ? 1 : 2)
+            if pixelThreshold == scoreThreshold {
+                scores.meanMutualInformation = Float(workspaces.reduce(0) { $0 + $1.miSum[index] } / n)
+                scores.uncertainPixelFraction = Float(Double(workspaces.reduce(0) { $0 + $1.miAbove[index] }) / n)
+            } else {
+                scores.meanMutualInformation = FrameScores.mean(mi)
+                scores.uncertainPixelFraction = FrameScores.fraction(mi, above: pixelThreshold)
+            }
         }
-        if let routing = routingMutualInformation { scores.routingMutualInformation = FrameScores.mean(routing) }
+        if routingMutualInformation != nil {
+            scores.routingMutualInformation = Float(workspaces.reduce(0) { $0 + $1.miSum[3] } / n)
+        }
         return scores
     }
 
@@ -342,6 +372,14 @@ public final class MixtureUncertainty {
         args.expert_variance = out(expertVarianceOut, hasExpertVariance)
         args.routing_pe = out(routingEntropyOut, activeSamples > 0)
         args.routing_mi = out(routingInformationOut, activeSamples > 0)
+        args.prediction_bytes = predictionBytes
+        if configuration.gate == .simple, let plane = gateEntropyPlane {
+            args.fill = plane
+            args.fill_value = gateEntropy
+        }
+        args.mi_sum = w.miSum
+        args.mi_above = w.miAbove
+        args.score_threshold = scoreThreshold
         args.scratch = w.scratch
         args.instruction_set = kernel.rawValue
         ck_mix_tile(&args, start, n)
@@ -364,12 +402,22 @@ public enum MixtureKernel: Int32, CaseIterable, Sendable {
     case avx2 = 2
 }
 
-/// One thread's scratch for the fused pass.
+/// One thread's scratch for the fused pass, and its share of the frame-score sums (stacked,
+/// weighted, ensemble and routing MI).
 final class TileWorkspace {
     let arena = Arena()
     let scratch: UnsafeMutablePointer<Float>
+    let miSum: UnsafeMutablePointer<Double>
+    let miAbove: UnsafeMutablePointer<Int64>
 
     init(experts e: Int, classes c: Int) {
         scratch = arena.floats(ck_mix_tile_scratch_floats(Int32(e), Int32(c))).baseAddress!
+        miSum = arena.doubles(4).baseAddress!
+        miAbove = arena.int64s(4).baseAddress!
+    }
+
+    func resetScores() {
+        miSum.update(repeating: 0, count: 4)
+        miAbove.update(repeating: 0, count: 4)
     }
 }

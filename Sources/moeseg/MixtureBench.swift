@@ -105,24 +105,37 @@ enum MixtureBench {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             frame.pixels[i] = UInt8(truncatingIfNeeded: state >> 56)
         }
-        let modes: [Bool] = request.compare ? [true, false] : [!request.sequential]
+        // Runs measured side by side: the requested maps with parallel and/or sequential experts,
+        // and the prediction alone (no maps) in the first run's mode, so that what the maps add to
+        // the frame is a difference measured in the same run.
+        struct Mode {
+            var parallel: Bool
+            var maps: Set<UncertaintyMap>
+            var label: String
+        }
+        var modes = (request.compare ? [true, false] : [!request.sequential]).map {
+            Mode(parallel: $0, maps: request.maps, label: $0 ? "parallel experts" : "sequential experts")
+        }
+        modes.append(Mode(parallel: modes[0].parallel, maps: [], label: modes[0].label + ", prediction alone"))
         var runners: [MixtureRunner] = []
-        for parallel in modes {
+        for mode in modes {
             runners.append(try MixtureRunner(model: model, options: MixtureRunOptions(
                 threads: request.threads, cpus: request.cpus,
-                routing: RoutingSampling(samples: request.routingSamples, temperature: 1, seed: 1),
-                maps: request.maps, parallelExperts: parallel)))
+                routing: RoutingSampling(samples: mode.maps.isEmpty ? 0 : request.routingSamples, temperature: 1, seed: 1),
+                maps: mode.maps, parallelExperts: mode.parallel)))
         }
         var summaries = [Summary](repeating: Summary(), count: modes.count)
         for _ in 0..<request.warmup {
             for runner in runners { _ = try runner.process(frame: frame) }
         }
-        // Modes alternate frame by frame so that machine load affects both alike.
+        // Modes alternate frame by frame so that machine load affects all alike.
         for i in 0..<request.iterations {
             frame.sequence = UInt64(i)
             for (m, runner) in runners.enumerated() { summaries[m].add(try runner.process(frame: frame).timings) }
         }
-        let labels = modes.map { $0 ? "parallel experts" : "sequential experts" }
+        let labels = modes.map(\.label)
+        let withMaps = Summary.median(summaries[0].total), alone = Summary.median(summaries[modes.count - 1].total)
+        let mapsShare = withMaps / max(alone, 1e-9) - 1
         let flops = (model.expertFlops.reduce(0, +) + model.gateFlops + model.combineFlops)
         var report: [(String, Any)] = [
             ("model", request.directory), ("id", manifest.id), ("kind", manifest.kind.rawValue),
@@ -133,6 +146,7 @@ enum MixtureBench {
             ("iterations", request.iterations), ("warmup", request.warmup), ("gflops_per_frame", Double(flops) / 1e9),
             ("peak_rss_mb", ProcessMemory.peakResidentMB),
             ("runs", zip(summaries, labels).map { $0.pairs($1) } as [Any]),
+            ("maps_add_to_frame", mapsShare),
         ]
         var ratio: Double? = nil
         if request.compare {
@@ -148,6 +162,8 @@ enum MixtureBench {
             print("  maps: " + request.maps.map(\.rawValue).sorted().joined(separator: ", "))
             for (summary, label) in zip(summaries, labels) { print("  " + summary.line(label)) }
             if let ratio { print(String(format: "  sequential / parallel frame time: %.2f", ratio)) }
+            print(String(format: "  the maps add %.1f %% to the frame (%@): median %.2f ms with them, %.2f ms with the prediction alone",
+                         100 * mapsShare, modes[0].label, withMaps, alone))
             print(String(format: "  peak RSS %.1f MB", ProcessMemory.peakResidentMB))
         }
     }

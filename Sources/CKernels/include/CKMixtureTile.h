@@ -32,6 +32,10 @@ typedef struct ck_mix_tile_args {
     float inverse_log_classes;
 
     int32_t *prediction;
+    /// ĉ again as bytes (C ≤ 256), for callers that publish it so; NULL = not written.
+    uint8_t *prediction_bytes;
+    /// A map every pixel of which is set to `fill_value` (a simple gate's frame gate entropy).
+    float *fill, fill_value;
     /// p_moe (C planes) and z_moe (C planes, logits rule) when kept.
     float *probabilities, *moe_logits_out;
     /// PE and MI per member set: both or neither of a pair.
@@ -39,6 +43,12 @@ typedef struct ck_mix_tile_args {
     float *expert_variance;
     /// Routing PE and MI (both, when samples > 0).
     float *routing_pe, *routing_mi;
+    /// Frame-score sums: for the stacked, weighted, ensemble and routing MI maps (index 0–3) that
+    /// this call computes, Σ MI is added to mi_sum[i] and the count of MI > score_threshold to
+    /// mi_above[i] (both NULL: no sums).
+    double *mi_sum;
+    int64_t *mi_above;
+    float score_threshold;
     /// Per-thread scratch of `ck_mix_tile_scratch_floats` floats.
     float *scratch;
     /// 0: the widest instruction set the CPU has (and ck_set_dispatch allows); 1: the baseline
