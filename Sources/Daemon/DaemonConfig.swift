@@ -23,9 +23,9 @@ public struct DaemonConfig: Sendable, Equatable {
 
     public struct Model: Sendable, Equatable {
         public var dir = ""
-        public var routingSamples = 4
+        public var routingSamples = 0
         public var routingTemperature = 1.0
-        public var maps = ["pe_stacked", "mi_stacked", "mi_weighted", "ev", "gate_entropy", "routing_mi"]
+        public var maps = ["pe_stacked", "mi_stacked", "mi_weighted", "ev", "gate_entropy"]
         public var essentialMaps = ["mi_stacked", "mi_weighted"]
         public var miPixelThreshold: Float = 0.5
         public var threads = 2

@@ -35,14 +35,16 @@ stall_timeout_ms = 2000
 # Model directory (moe.toml + ONNX files). "" = the demo model: $MOESEG_MODEL_DIR, then
 # <exe>/../share/moeseg/models/demo/<variant>, then the repository's models/demo/<variant>.
 dir = ""
-# Routing samples K per frame for routing PE/MI (0 = off), drawn from a seeded stream.
-routing_samples = 4
+# Routing samples K per frame for routing PE/MI (0 = off), drawn from a seeded stream. Off by
+# default: on the demo model K = 4 adds about 14 % to the frame, as much as all the other maps
+# (docs/mixture.md); to publish routing MI set K = 4 and add routing_mi to `maps`.
+routing_samples = 0
 # Temperature T of the routing samples (UNCERTAINTY.md section 3; T -> 0 makes routing MI vanish).
 routing_temperature = 1.0
 # Uncertainty maps to compute and publish: pe_stacked, mi_stacked, pe_weighted, mi_weighted,
 # pe_ensemble, mi_ensemble, ev, gate_entropy, routing_pe, routing_mi (a map the model cannot
 # produce, e.g. pe_weighted with a classwise gate, is not published).
-maps = ["pe_stacked", "mi_stacked", "mi_weighted", "ev", "gate_entropy", "routing_mi"]
+maps = ["pe_stacked", "mi_stacked", "mi_weighted", "ev", "gate_entropy"]
 # The maps kept when the CPU budget forces the daemon to publish fewer (a subset of `maps`).
 essential_maps = ["mi_stacked", "mi_weighted"]
 # Per-pixel MI above which a pixel counts as uncertain (for the uncertain-pixel fraction score).

@@ -17,8 +17,13 @@ struct EndToEndTests {
         let width = try #require(Self.integer(after: "width = ", in: manifest))
         let height = try #require(Self.integer(after: "height = ", in: manifest))
 
+        // Routing samples are off by default; turn them on so the routing map crosses the wire too.
+        let config = directory.appendingPathComponent("e2e.toml")
+        try "[model]\nrouting_samples = 4\nmaps = [\"pe_stacked\", \"mi_stacked\", \"mi_weighted\", \"ev\", \"gate_entropy\", \"routing_mi\"]\n"
+            .write(to: config, atomically: true, encoding: .utf8)
         let daemon = try DaemonProcess(try DaemonFixtures.moeseg(), [
-            "run", "--source", "replay:\(recording)", "--model", model, "--endpoint", endpoint, "--stream", "e2e",
+            "run", "--config", config.path, "--source", "replay:\(recording)", "--model", model, "--endpoint", endpoint,
+            "--stream", "e2e",
         ])
         defer { if daemon.process.isRunning { _ = daemon.stop(signal: SIGKILL) } }
 
