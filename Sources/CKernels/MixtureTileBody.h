@@ -257,40 +257,58 @@ TILE_FN void TILE(mix_block)(const ck_mix_tile_args *a, const block_io *io) {
     }
 }
 
-/// Adds a block's MI values (the first `lanes`) to the frame-score sums of map `index`.
-TILE_FN void TILE(score_block)(const ck_mix_tile_args *a, int index, const float *mi, int lanes) {
-    if (!mi || !a->mi_sum) return;
-    if (lanes == LANES) {
-        vf v = load(mi);
-        vi above = v > a->score_threshold;
-        float sum = 0.0f;
-        int count = 0;
+/// Frame-score sums of one call, kept as lane vectors and added to the caller's float64 totals
+/// every `SCORE_FLUSH` blocks (a lane-by-lane reduction per block would cost more than the sums).
+typedef struct {
+    vf sum[4];
+    vi above[4];
+    int blocks;
+} TILE(scores);
+
+#define SCORE_FLUSH 16
+
+TILE_FN void TILE(scores_flush)(const ck_mix_tile_args *a, TILE(scores) *acc) {
+    for (int m = 0; m < 4; m++) {
+        double sum = 0;
+        int64_t above = 0;
         for (int l = 0; l < LANES; l++) {
-            sum += v[l];
-            count -= above[l];
+            sum += acc->sum[m][l];
+            above -= acc->above[m][l];
         }
-        a->mi_sum[index] += sum;
-        a->mi_above[index] += count;
-        return;
+        a->mi_sum[m] += sum;
+        a->mi_above[m] += above;
+        acc->sum[m] = 0.0f;
+        acc->above[m] = 0;
     }
-    for (int l = 0; l < lanes; l++) {
-        a->mi_sum[index] += mi[l];
-        a->mi_above[index] += mi[l] > a->score_threshold;
-    }
+    acc->blocks = 0;
 }
 
-/// The outputs a block writes besides the maps: bytes of ĉ, the fill map, the frame-score sums.
-TILE_FN void TILE(block_extras)(const ck_mix_tile_args *a, const block_io *io, ptrdiff_t i, int lanes) {
+/// The outputs a block writes besides the maps: bytes of ĉ, the fill map, the frame-score sums
+/// (the first `lanes` pixels count).
+TILE_FN void TILE(block_extras)(const ck_mix_tile_args *a, const block_io *io, ptrdiff_t i, int lanes,
+                                TILE(scores) *acc) {
     if (a->prediction_bytes)
         for (int l = 0; l < lanes; l++) a->prediction_bytes[i + l] = (uint8_t)io->prediction[l];
     if (a->fill) {
         if (lanes == LANES) store(a->fill + i, (vf)a->fill_value);
         else for (int l = 0; l < lanes; l++) a->fill[i + l] = a->fill_value;
     }
-    TILE(score_block)(a, 0, io->mi_stacked, lanes);
-    TILE(score_block)(a, 1, io->mi_weighted, lanes);
-    TILE(score_block)(a, 2, io->mi_ensemble, lanes);
-    TILE(score_block)(a, 3, io->routing_mi, lanes);
+    if (!a->mi_sum) return;
+    const float *maps[4] = {io->mi_stacked, io->mi_weighted, io->mi_ensemble, io->routing_mi};
+    for (int m = 0; m < 4; m++) {
+        if (!maps[m]) continue;
+        if (lanes == LANES) {
+            vf v = load(maps[m]);
+            acc->sum[m] += v;
+            acc->above[m] += v > a->score_threshold;  // −1 where above
+        } else {
+            for (int l = 0; l < lanes; l++) {
+                a->mi_sum[m] += maps[m][l];
+                a->mi_above[m] += maps[m][l] > a->score_threshold;
+            }
+        }
+    }
+    if (++acc->blocks == SCORE_FLUSH) TILE(scores_flush)(a, acc);
 }
 
 TILE_FN void TILE(tile_body)(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff_t count) {
@@ -301,6 +319,11 @@ TILE_FN void TILE(tile_body)(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff
     // ĉ is needed as int32 for the bytes too, so a block writes it somewhere even if the caller
     // wants bytes only.
     int32_t labels[LANES];
+    TILE(scores) acc = {.blocks = 0};
+    for (int m = 0; m < 4; m++) {
+        acc.sum[m] = 0.0f;
+        acc.above[m] = 0;
+    }
     for (; i + LANES <= end; i += LANES) {
         for (int e = 0; e < E; e++) io.z[e] = a->expert_logits[e] + i;
         io.moe = AT(a->moe_logits, i);
@@ -317,8 +340,9 @@ TILE_FN void TILE(tile_body)(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff
         io.routing_pe = AT(a->routing_pe, i);
         io.routing_mi = AT(a->routing_mi, i);
         TILE(mix_block)(a, &io);
-        TILE(block_extras)(a, &io, i, LANES);
+        TILE(block_extras)(a, &io, i, LANES, &acc);
     }
+    if (a->mi_sum) TILE(scores_flush)(a, &acc);
     if (i == end) return;
 
     // A partial block: stage its inputs as LANES-wide rows (zero-padded), compute, copy out.
@@ -345,7 +369,7 @@ TILE_FN void TILE(tile_body)(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff
     io.probabilities = a->probabilities ? probabilities : NULL;
     io.moe_logits = a->moe_logits_out ? moe_out : NULL;
     TILE(mix_block)(a, &io);
-    TILE(block_extras)(a, &io, i, rest);
+    TILE(block_extras)(a, &io, i, rest, &acc);
     for (int m = 0; m < 9; m++)
         if (outputs[m]) memcpy(outputs[m] + i, maps + m * LANES, rest * sizeof(float));
     if (a->prediction) memcpy(a->prediction + i, maps + 9 * LANES, rest * sizeof(int32_t));
@@ -370,3 +394,4 @@ TILE_FN void TILE(tile_body)(const ck_mix_tile_args *a, ptrdiff_t start, ptrdiff
 #undef TILE_LANES
 #undef TILE
 #undef TILE_FN
+#undef SCORE_FLUSH

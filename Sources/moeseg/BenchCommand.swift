@@ -42,8 +42,8 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("routing-samples"), help: "Model directory only: routing samples K per frame.")
     var routingSamples: Int = 0
 
-    @Option(name: .long, help: "Model directory only: the maps to compute: all, daemon (the daemon's default maps), or a list such as mi_weighted,ev.")
-    var maps = "all"
+    @Option(name: .long, help: "Model directory only: the maps to compute: daemon (the daemon's default maps), all, or a list such as mi_weighted,ev.")
+    var maps = "daemon"
 
     @Option(name: .long, help: "Model directory only: CPUs to pin the expert workers to, e.g. 0,1.")
     var cpus: String?

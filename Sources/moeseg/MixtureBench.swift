@@ -134,8 +134,11 @@ enum MixtureBench {
             for (m, runner) in runners.enumerated() { summaries[m].add(try runner.process(frame: frame).timings) }
         }
         let labels = modes.map(\.label)
-        let withMaps = Summary.median(summaries[0].total), alone = Summary.median(summaries[modes.count - 1].total)
-        let mapsShare = withMaps / max(alone, 1e-9) - 1
+        // Only the last stage differs between the two runners, so the maps' cost is the difference of
+        // its medians; the other stages' medians differ by machine noise alone.
+        let withMaps = Summary.median(summaries[0].uncertainty), alone = Summary.median(summaries[modes.count - 1].uncertainty)
+        let frameAlone = Summary.median(summaries[modes.count - 1].total)
+        let mapsShare = (withMaps - alone) / max(frameAlone, 1e-9)
         let flops = (model.expertFlops.reduce(0, +) + model.gateFlops + model.combineFlops)
         var report: [(String, Any)] = [
             ("model", request.directory), ("id", manifest.id), ("kind", manifest.kind.rawValue),
@@ -162,8 +165,8 @@ enum MixtureBench {
             print("  maps: " + request.maps.map(\.rawValue).sorted().joined(separator: ", "))
             for (summary, label) in zip(summaries, labels) { print("  " + summary.line(label)) }
             if let ratio { print(String(format: "  sequential / parallel frame time: %.2f", ratio)) }
-            print(String(format: "  the maps add %.1f %% to the frame (%@): median %.2f ms with them, %.2f ms with the prediction alone",
-                         100 * mapsShare, modes[0].label, withMaps, alone))
+            print(String(format: "  the maps add %.2f ms = %.1f %% to the %.2f ms frame of the prediction alone (%@; last stage %.2f ms with them, %.2f ms without)",
+                         withMaps - alone, 100 * mapsShare, frameAlone, modes[0].label, withMaps, alone))
             print(String(format: "  peak RSS %.1f MB", ProcessMemory.peakResidentMB))
         }
     }
