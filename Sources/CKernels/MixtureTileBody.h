@@ -110,7 +110,7 @@ TILE_FN void TILE(argmax_step)(vf v, int c, vf *best, vi *label) {
 
 TILE_FN void TILE(entropy_maps)(vf sum_xlogx, vf member_entropy, float inverse_log_classes, float *pe, float *mi) {
     vf h = -sum_xlogx;
-    store(pe, unit(h * inverse_log_classes));
+    if (pe) store(pe, unit(h * inverse_log_classes));
     store(mi, unit((h - member_entropy) * inverse_log_classes));
 }
 
@@ -153,8 +153,8 @@ TILE_FN void TILE(mix_block_for)(const ck_mix_tile_args *a, const block_io *io, 
         }
     }
     // Only the softmaxes some output needs: the prediction alone needs none, the weighted set no p_moe.
-    const int stacked = io->pe_stacked != NULL, weighted = io->pe_weighted != NULL;
-    const int ensemble = io->pe_ensemble != NULL, variance = io->expert_variance != NULL;
+    const int stacked = io->mi_stacked != NULL, weighted = io->mi_weighted != NULL;
+    const int ensemble = io->mi_ensemble != NULL, variance = io->expert_variance != NULL;
     const int moe_needed = stacked || variance || io->probabilities || !logits_rule;
     const int members_needed = moe_needed || weighted || ensemble;
     if (members_needed)
@@ -222,7 +222,7 @@ TILE_FN void TILE(mix_block_for)(const ck_mix_tile_args *a, const block_io *io, 
     if (variance) store(io->expert_variance, __builtin_elementwise_sqrt(squares * member_weight));
 
     // Routing: each sample recombines the logits (still in L1) and adds its softmax to Σ_k p^(k).
-    if (a->samples > 0 && io->routing_pe) {
+    if (a->samples > 0 && io->routing_mi) {
         vf entropy_sum = 0.0f;
         for (int k = 0; k < a->samples; k++) {
             const float *table = a->routing + (size_t)k * E * C;

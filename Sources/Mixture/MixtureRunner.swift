@@ -258,6 +258,9 @@ public final class MixtureRunner {
         if !activeMaps.isDisjoint(with: [.peEnsemble, .miEnsemble]) { sets.insert(.ensemble) }
         uncertainty.activeMemberSets = sets
         uncertainty.computesExpertVariance = activeMaps.contains(.ev)
+        uncertainty.writtenEntropies = Set([(MemberSet.stacked, UncertaintyMap.peStacked), (.weighted, .peWeighted),
+                                            (.ensemble, .peEnsemble)].filter { activeMaps.contains($0.1) }.map(\.0))
+        uncertainty.writesRoutingEntropy = activeMaps.contains(.routingPE)
         uncertainty.routingSamples = activeMaps.isDisjoint(with: [.routingPE, .routingMI]) ? 0 : activeSamples
         let fillsGateEntropy = model.manifest.gate?.kind == .simple && activeMaps.contains(.gateEntropy)
         uncertainty.setGateEntropyPlane(fillsGateEntropy ? gateEntropyPlane.baseAddress : nil)

@@ -187,6 +187,12 @@ public final class MixtureUncertainty {
     /// (tests check every build against the reference on one machine).
     public var kernel: MixtureKernel = .automatic
 
+    /// Member sets whose PE map is written when the set is computed (all by default); a PE map
+    /// nobody reads costs a plane write per frame. The MI map of a computed set is always written.
+    public var writtenEntropies: Set<MemberSet> = Set(MemberSet.allCases)
+    /// Whether the routing PE map is written when routing samples are on (the MI map always is).
+    public var writesRoutingEntropy = true
+
     /// Whether EV is computed per frame (on by default).
     public var computesExpertVariance: Bool {
         get { hasExpertVariance }
@@ -363,14 +369,14 @@ public final class MixtureUncertainty {
         args.prediction = predictionOut.baseAddress
         args.probabilities = out(probabilitiesOut, configuration.keepsProbabilities)
         args.moe_logits_out = out(moeLogitsOut, !moeLogitsOut.isEmpty)
-        args.pe_stacked = out(entropyOut[.stacked], hasStacked)
+        args.pe_stacked = out(entropyOut[.stacked], hasStacked && writtenEntropies.contains(.stacked))
         args.mi_stacked = out(informationOut[.stacked], hasStacked)
-        args.pe_weighted = out(entropyOut[.weighted], hasWeighted)
+        args.pe_weighted = out(entropyOut[.weighted], hasWeighted && writtenEntropies.contains(.weighted))
         args.mi_weighted = out(informationOut[.weighted], hasWeighted)
-        args.pe_ensemble = out(entropyOut[.ensemble], hasEnsemble)
+        args.pe_ensemble = out(entropyOut[.ensemble], hasEnsemble && writtenEntropies.contains(.ensemble))
         args.mi_ensemble = out(informationOut[.ensemble], hasEnsemble)
         args.expert_variance = out(expertVarianceOut, hasExpertVariance)
-        args.routing_pe = out(routingEntropyOut, activeSamples > 0)
+        args.routing_pe = out(routingEntropyOut, activeSamples > 0 && writesRoutingEntropy)
         args.routing_mi = out(routingInformationOut, activeSamples > 0)
         args.prediction_bytes = predictionBytes
         if configuration.gate == .simple, let plane = gateEntropyPlane {

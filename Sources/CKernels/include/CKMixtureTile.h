@@ -38,10 +38,10 @@ typedef struct ck_mix_tile_args {
     float *fill, fill_value;
     /// p_moe (C planes) and z_moe (C planes, logits rule) when kept.
     float *probabilities, *moe_logits_out;
-    /// PE and MI per member set: both or neither of a pair.
+    /// PE and MI per member set; a set is computed when its MI is wanted, its PE may be NULL.
     float *pe_stacked, *mi_stacked, *pe_weighted, *mi_weighted, *pe_ensemble, *mi_ensemble;
     float *expert_variance;
-    /// Routing PE and MI (both, when samples > 0).
+    /// Routing PE and MI (MI when samples > 0; PE may be NULL).
     float *routing_pe, *routing_mi;
     /// Frame-score sums: for the stacked, weighted, ensemble and routing MI maps (index 0–3) that
     /// this call computes, Σ MI is added to mi_sum[i] and the count of MI > score_threshold to
