@@ -274,13 +274,9 @@ public enum DaemonLauncher {
         let endpoint = resolveEndpoint(config.publish.endpoint, stream: config.publish.stream, environment: environment)
         let encoding = MapEncoding(rawValue: config.publish.mapEncoding) ?? .u8
         var encodings: [String: MapEncoding] = [:]
-        var ranges: [String: ClosedRange<Float>] = [:]
-        let logClasses = Float(log(Double(max(2, model.classes))))
-        for map in maps {
-            encodings[map.rawValue] = encoding
-            // Entropies and informations are in nats, bounded by ln C; EV and the gate entropy are in [0, 1].
-            if map != .ev && map != .gateEntropy { ranges[map.rawValue] = 0...logClasses }
-        }
+        // Every map is normalised to [0, 1] (PE and MI by ln C, gate entropy by ln E), the
+        // publisher's default u8 range, so all 256 codes are used.
+        for map in maps { encodings[map.rawValue] = encoding }
         var curve: CurveKeys?
         if !config.publish.curveSecretKeyFile.isEmpty {
             do { curve = try CurveKeys.load(secretKeyFile: config.publish.curveSecretKeyFile) } catch {
@@ -291,7 +287,7 @@ public enum DaemonLauncher {
         do {
             publisher = try Publisher(options: PublisherOptions(stream: config.publish.stream, endpoint: endpoint,
                                                                 sendHighWaterMark: config.publish.sendHighWaterMark,
-                                                                curve: curve, mapEncodings: encodings, u8Ranges: ranges),
+                                                                curve: curve, mapEncodings: encodings),
                                       meta: MixtureStage.meta(model: model, thresholds: config.ood.thresholds,
                                                               enterFrames: config.ood.enterFrames, exitFrames: config.ood.exitFrames))
         } catch {

@@ -48,7 +48,9 @@ struct EndToEndTests {
                 #expect(Int(map.width) == width && Int(map.height) == height)
                 let values = try #require(MapCodec.decode(map))
                 #expect(values.count == width * height)
-                #expect(values.allSatisfy { $0.isFinite && $0 >= 0 })
+                #expect(values.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1 })
+                // Every map lies in [0, 1], so a u8 map spends all 256 codes on that range.
+                #expect(map.encoding != .u8Scaled || (map.offset == 0 && abs(map.scale - 1 / 255) <= 1e-9), "\(map.map): scale \(map.scale)")
                 if let last = lastSequence[map.map] { #expect(map.header.sequence > last) }
                 lastSequence[map.map] = map.header.sequence
                 mapNames.insert(map.map)
