@@ -25,8 +25,8 @@ public struct DaemonConfig: Sendable, Equatable {
         public var dir = ""
         public var routingSamples = 0
         public var routingTemperature = 1.0
-        public var maps = ["pe_stacked", "mi_stacked", "mi_weighted", "ev", "gate_entropy"]
-        public var essentialMaps = ["mi_stacked", "mi_weighted"]
+        public var maps = ["pe", "mi", "ev", "gate_entropy"]
+        public var essentialMaps = ["mi"]
         public var miPixelThreshold: Float = 0.5
         public var threads = 2
     }
@@ -104,8 +104,8 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The model maps the configuration can name.
-public let knownMapNames = UncertaintyMap.allCases.map(\.rawValue)
+/// The model maps the configuration can name (with the `pe` / `mi` aliases of the principal set).
+public let knownMapNames = UncertaintyMap.configurableNames
 /// The OOD score names of the `[ood]` section, in OODScore order.
 public let oodScoreNames: [(String, OODScore)] = [("gate_entropy", .gateEntropy), ("mean_mi", .meanMutualInformation),
                                                  ("uncertain_fraction", .uncertainPixelFraction),

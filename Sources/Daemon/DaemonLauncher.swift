@@ -255,8 +255,8 @@ public enum DaemonLauncher {
         let modelDirectory = try resolveModelDirectory(configured: config.model.dir, environment: environment, executable: executable)
         let model: MixtureModel
         do { model = try MixtureModel.load(directory: modelDirectory) } catch { throw DaemonError.model("\(error)") }
-        var maps = Set(config.model.maps.compactMap(UncertaintyMap.init(rawValue:)))
-        let essential = Set(config.model.essentialMaps.compactMap(UncertaintyMap.init(rawValue:)))
+        var maps = UncertaintyMap.resolve(config.model.maps, for: model.manifest)
+        let essential = UncertaintyMap.resolve(config.model.essentialMaps, for: model.manifest)
         let routingSamples = config.model.routingSamples
         if routingSamples == 0 { maps.subtract([.routingPE, .routingMI]) }
         let runner: MixtureRunner

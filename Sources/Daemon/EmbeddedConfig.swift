@@ -43,10 +43,13 @@ routing_samples = 0
 routing_temperature = 1.0
 # Uncertainty maps to compute and publish: pe_stacked, mi_stacked, pe_weighted, mi_weighted,
 # pe_ensemble, mi_ensemble, ev, gate_entropy, routing_pe, routing_mi (a map the model cannot
-# produce, e.g. pe_weighted with a classwise gate, is not published).
-maps = ["pe_stacked", "mi_stacked", "mi_weighted", "ev", "gate_entropy"]
+# produce, e.g. pe_weighted with a classwise gate, is not published). "pe" and "mi" name the
+# model's principal set, published under its own names: the gate-weighted experts for a simple
+# gate (their MI is the demo's OOD signal, docs/demo-model.md), the stacked set for a classwise
+# gate, the members of an ensemble or MC dropout. Each member set costs C logs per pixel.
+maps = ["pe", "mi", "ev", "gate_entropy"]
 # The maps kept when the CPU budget forces the daemon to publish fewer (a subset of `maps`).
-essential_maps = ["mi_stacked", "mi_weighted"]
+essential_maps = ["mi"]
 # Per-pixel MI above which a pixel counts as uncertain (for the uncertain-pixel fraction score).
 mi_pixel_threshold = 0.5
 # Worker threads of the mixture (experts run concurrently, one per worker).

@@ -13,6 +13,37 @@ public enum UncertaintyMap: String, CaseIterable, Sendable {
     case routingPE = "routing_pe", routingMI = "routing_mi"
 }
 
+extension UncertaintyMap {
+    /// Names a configuration may use for maps: each map's own, and `pe` / `mi` for the PE and MI
+    /// of the model's principal member set (`principal(for:)`).
+    public static let configurableNames = ["pe", "mi"] + allCases.map(\.rawValue)
+
+    /// PE and MI of the member set that summarises a model best: the gate-weighted experts for a
+    /// simple gate (its MI tells routing doubt from the experts' routine disagreement, docs/demo-model.md),
+    /// the stacked set for a classwise gate (which has no weighted set), the members for an
+    /// ensemble or MC dropout; nil for a single network.
+    public static func principal(for manifest: MixtureManifest) -> (pe: UncertaintyMap, mi: UncertaintyMap)? {
+        switch manifest.kind {
+        case .mixture: manifest.gate?.kind == .simple ? (.peWeighted, .miWeighted) : (.peStacked, .miStacked)
+        case .ensemble, .mcDropout: (.peEnsemble, .miEnsemble)
+        case .single: nil
+        }
+    }
+
+    /// The maps `names` stand for with `manifest`'s model (`pe`/`mi` resolved; names that are
+    /// neither a map nor an alias are dropped, as configurations are validated by name first).
+    public static func resolve(_ names: [String], for manifest: MixtureManifest) -> Set<UncertaintyMap> {
+        let principal = principal(for: manifest)
+        return Set(names.compactMap { name in
+            switch name {
+            case "pe": principal?.pe
+            case "mi": principal?.mi
+            default: UncertaintyMap(rawValue: name)
+            }
+        })
+    }
+}
+
 /// How a runner runs a model.
 public struct MixtureRunOptions: Sendable {
     /// Threads each expert session uses for its layers.

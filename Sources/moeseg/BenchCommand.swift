@@ -42,7 +42,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("routing-samples"), help: "Model directory only: routing samples K per frame.")
     var routingSamples: Int = 0
 
-    @Option(name: .long, help: "Model directory only: the maps to compute: daemon (the daemon's default maps), all, or a list such as mi_weighted,ev.")
+    @Option(name: .long, help: "Model directory only: the maps to compute: daemon (the daemon's default maps), all, or a list such as pe,mi,ev (pe/mi: the model's principal set).")
     var maps = "daemon"
 
     @Option(name: .long, help: "Model directory only: CPUs to pin the expert workers to, e.g. 0,1.")
@@ -74,7 +74,7 @@ struct BenchCommand: ParsableCommand {
                 }
                 try MixtureBench.run(.init(directory: model, threads: threads, iterations: iterations, warmup: warmup, json: json,
                                            sequential: sequential, compare: compare, routingSamples: routingSamples,
-                                           maps: try MixtureBench.maps(named: maps), cpus: cpuList,
+                                           maps: maps, cpus: cpuList,
                                            frameWidth: size?.0, frameHeight: size?.1))
             }
             return

@@ -15,7 +15,7 @@ enum MixtureBench {
         var sequential: Bool
         var compare: Bool
         var routingSamples: Int
-        var maps: Set<UncertaintyMap>
+        var maps: String
         var cpus: [Int]
         var frameWidth: Int?
         var frameHeight: Int?
@@ -78,25 +78,25 @@ enum MixtureBench {
         }
     }
 
-    /// `--maps`: "all", "daemon" (the daemon's default `[model] maps`) or a comma-separated list.
-    static func maps(named text: String) throws -> Set<UncertaintyMap> {
+    /// `--maps`: "daemon" (the daemon's default `[model] maps`), "all", or a comma-separated list
+    /// of map names (with the `pe` / `mi` aliases of the model's principal set).
+    static func maps(named text: String, for manifest: MixtureManifest) throws -> Set<UncertaintyMap> {
         let names: [String]
         switch text {
         case "all": return Set(UncertaintyMap.allCases)
         case "daemon": names = try DaemonConfig.embeddedDefault().model.maps
         default: names = text.split(separator: ",").map { String($0) }
         }
-        return Set(try names.map { name in
-            guard let map = UncertaintyMap(rawValue: name) else {
-                throw fail("--maps: unknown map `\(name)` (known: all, daemon, \(UncertaintyMap.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return map
-        })
+        for name in names where !UncertaintyMap.configurableNames.contains(name) {
+            throw fail("--maps: unknown map `\(name)` (known: all, daemon, \(UncertaintyMap.configurableNames.joined(separator: ", ")))")
+        }
+        return UncertaintyMap.resolve(names, for: manifest)
     }
 
     static func run(_ request: Request) throws {
         let model = try MixtureModel.load(directory: request.directory)
         let manifest = model.manifest
+        let maps = try Self.maps(named: request.maps, for: manifest)
         var frame = Frame()
         frame.reshape(width: request.frameWidth ?? manifest.input.width, height: request.frameHeight ?? manifest.input.height,
                       format: .rgb8)
@@ -114,7 +114,7 @@ enum MixtureBench {
             var label: String
         }
         var modes = (request.compare ? [true, false] : [!request.sequential]).map {
-            Mode(parallel: $0, maps: request.maps, label: $0 ? "parallel experts" : "sequential experts")
+            Mode(parallel: $0, maps: maps, label: $0 ? "parallel experts" : "sequential experts")
         }
         modes.append(Mode(parallel: modes[0].parallel, maps: [], label: modes[0].label + ", prediction alone"))
         var runners: [MixtureRunner] = []
@@ -145,7 +145,7 @@ enum MixtureBench {
             ("experts", manifest.experts.count), ("classes", model.classes),
             ("input", "\(manifest.input.width)x\(manifest.input.height)"), ("frame", "\(frame.width)x\(frame.height)"),
             ("threads_per_expert", request.threads), ("routing_samples", request.routingSamples),
-            ("maps", request.maps.map(\.rawValue).sorted() as [Any]),
+            ("maps", maps.map(\.rawValue).sorted() as [Any]),
             ("iterations", request.iterations), ("warmup", request.warmup), ("gflops_per_frame", Double(flops) / 1e9),
             ("peak_rss_mb", ProcessMemory.peakResidentMB),
             ("runs", zip(summaries, labels).map { $0.pairs($1) } as [Any]),
@@ -162,7 +162,7 @@ enum MixtureBench {
             print(String(format: "%@ (%@, %d experts, %d classes, %dx%d, %.2f GFLOP/frame), %d threads per expert, K = %d, %d frames:",
                          manifest.id, manifest.kind.rawValue, manifest.experts.count, model.classes, manifest.input.width,
                          manifest.input.height, Double(flops) / 1e9, request.threads, request.routingSamples, request.iterations))
-            print("  maps: " + request.maps.map(\.rawValue).sorted().joined(separator: ", "))
+            print("  maps: " + maps.map(\.rawValue).sorted().joined(separator: ", "))
             for (summary, label) in zip(summaries, labels) { print("  " + summary.line(label)) }
             if let ratio { print(String(format: "  sequential / parallel frame time: %.2f", ratio)) }
             print(String(format: "  the maps add %.2f ms = %.1f %% to the %.2f ms frame of the prediction alone (%@; last stage %.2f ms with them, %.2f ms without)",

@@ -20,7 +20,8 @@ struct ConfigTests {
         #expect(config.ood.thresholds.meanMutualInformation == 0.05)
         #expect(config.ood.thresholds.gateEntropy == 0.7)
         #expect(config.ood.thresholds.routingMutualInformation == nil)  // not in `enabled`
-        #expect(config.model.maps.contains("mi_stacked"))
+        #expect(config.model.maps == ["pe", "mi", "ev", "gate_entropy"] && config.model.essentialMaps == ["mi"])
+        #expect(config.model.routingSamples == 0)
         #expect(config.budget.deadlineMs == 100)
     }
 

@@ -19,8 +19,13 @@ struct EndToEndTests {
 
         // Routing samples are off by default; turn them on so the routing map crosses the wire too.
         let config = directory.appendingPathComponent("e2e.toml")
-        try "[model]\nrouting_samples = 4\nmaps = [\"pe_stacked\", \"mi_stacked\", \"mi_weighted\", \"ev\", \"gate_entropy\", \"routing_mi\"]\n"
-            .write(to: config, atomically: true, encoding: .utf8)
+        try """
+            [model]
+            routing_samples = 4
+            maps = ["pe_stacked", "mi_stacked", "mi_weighted", "ev", "gate_entropy", "routing_mi"]
+            essential_maps = ["mi_weighted"]
+
+            """.write(to: config, atomically: true, encoding: .utf8)
         let daemon = try DaemonProcess(try DaemonFixtures.moeseg(), [
             "run", "--config", config.path, "--source", "replay:\(recording)", "--model", model, "--endpoint", endpoint,
             "--stream", "e2e",
