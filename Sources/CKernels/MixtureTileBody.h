@@ -150,7 +150,10 @@ TILE_FN void TILE(mix_block_for)(const ck_mix_tile_args *a, const block_io *io, 
             if (logits_rule && !io->moe) mixed += (simple ? gate[e] : (vf)a->mix[e * C + c]) * v;
         }
         if (logits_rule) {
-            if (io->moe) mixed = load(io->moe + c * s);
+            if (io->moe) {
+                __builtin_prefetch(io->moe + c * s + 8 * LANES);
+                mixed = load(io->moe + c * s);
+            }
             store(zm + c * LANES, mixed);
             if (io->moe_logits) store(io->moe_logits + c * s, mixed);
             TILE(argmax_step)(mixed, c, &best, &label);
