@@ -36,8 +36,8 @@ stall_timeout_ms = 2000
 # <exe>/../share/moeseg/models/demo/<variant>, then the repository's models/demo/<variant>.
 dir = ""
 # Routing samples K per frame for routing PE/MI (0 = off), drawn from a seeded stream. Off by
-# default: on the demo model K = 4 adds about 14 % to the frame, as much as all the other maps
-# (docs/mixture.md); to publish routing MI set K = 4 and add routing_mi to `maps`.
+# default: on the demo model K = 4 adds about 14 % to the frame, more than the default maps'
+# 8 % (docs/mixture.md); to publish routing MI set K = 4 and add routing_mi to `maps`.
 routing_samples = 0
 # Temperature T of the routing samples (UNCERTAINTY.md section 3; T -> 0 makes routing MI vanish).
 routing_temperature = 1.0
