@@ -3,8 +3,7 @@
 //   TILE_FN     its attributes (target and always_inline),
 //   TILE_LANES  pixels per block (the vector width),
 //   TILE_EXP, TILE_LOG  e^x and ln x (default: the bit-operation forms below).
-// Each inclusion #undefs them again.
-// Deliberately without an include guard: MixtureTile.c includes it once per instruction set.
+// Deliberately without an include guard; each inclusion #undefs these again at its end.
 
 #define vf TILE(vf)
 #define vi TILE(vi)
@@ -32,7 +31,8 @@ TILE_FN void TILE(store)(float *p, vf v) { *(vf_unaligned *)p = v; }
 TILE_FN vf TILE(vmax)(vf a, vf b) { return a > b ? a : b; }
 TILE_FN vf TILE(vmin)(vf a, vf b) { return a < b ? a : b; }
 
-/// e^x from bit operations (AVX2 and baseline builds); exactly 0 below −87 (those terms are only ever summed), e^88 above 88.
+/// e^x from bit operations (AVX2 and baseline builds); exactly 0 below −87 (those terms are only
+/// ever summed), e^88 above 88.
 TILE_FN vf TILE(exp_bits)(vf x) {
     vf c = vmin(vmax(x, -87.0f), 88.0f);
     const float shifter = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer in the low bits
@@ -108,6 +108,7 @@ TILE_FN void TILE(argmax_step)(vf v, int c, vf *best, vi *label) {
     *label = (*label & ~better) | ((vi)c & better);
 }
 
+/// PE = H(mean)/ln C and MI = (H(mean) − mean member entropy)/ln C from −Σ q ln q; no PE if NULL.
 TILE_FN void TILE(entropy_maps)(vf sum_xlogx, vf member_entropy, float inverse_log_classes, float *pe, float *mi) {
     vf h = -sum_xlogx;
     if (pe) store(pe, unit(h * inverse_log_classes));

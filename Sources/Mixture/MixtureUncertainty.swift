@@ -160,7 +160,7 @@ public final class MixtureUncertainty {
     /// The member sets computed per frame, a subset of the configured ones (maps of the others
     /// keep their last values); changeable between frames.
     public var activeMemberSets: Set<MemberSet> {
-        get { Set(MemberSet.allCases.filter { [.stacked: hasStacked, .weighted: hasWeighted, .ensemble: hasEnsemble][$0]! }) }
+        get { Set(MemberSet.allCases.filter(isActive)) }
         set {
             hasStacked = newValue.contains(.stacked) && configuration.memberSets.contains(.stacked)
             hasWeighted = newValue.contains(.weighted) && configuration.memberSets.contains(.weighted)
@@ -192,6 +192,15 @@ public final class MixtureUncertainty {
     public var writtenEntropies: Set<MemberSet> = Set(MemberSet.allCases)
     /// Whether the routing PE map is written when routing samples are on (the MI map always is).
     public var writesRoutingEntropy = true
+
+    /// Whether `set` is computed this frame (`activeMemberSets` without building a Set per frame).
+    private func isActive(_ set: MemberSet) -> Bool {
+        switch set {
+        case .stacked: hasStacked
+        case .weighted: hasWeighted
+        case .ensemble: hasEnsemble
+        }
+    }
 
     /// Whether EV is computed per frame (on by default).
     public var computesExpertVariance: Bool {
@@ -273,7 +282,7 @@ public final class MixtureUncertainty {
         var scores = FrameScores(gateEntropy: gateEntropy)
         let n = Double(geometry.pixels)
         // A set not computed this frame (budget degradation) has no score, not last frame's.
-        if activeMemberSets.contains(set), let mi = mutualInformation(set) {
+        if isActive(set), let mi = mutualInformation(set) {
             let index = set == .stacked ? 0 : (set == .weighted ? 1 : 2)
             if pixelThreshold == scoreThreshold {
                 scores.meanMutualInformation = Float(workspaces.reduce(0) { $0 + $1.miSum[index] } / n)

@@ -221,7 +221,10 @@ final class ConvKernel: BoundKernel, @unchecked Sendable {
         let parts = (filters * hw * kg < 65_536) ? 1 : pool.threads
         weights.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
-                let work = { (part: Int) in
+                // A local function, not a closure value: a closure stored in a `let` gets a heap
+                // context on every call (one allocation per conv per frame), a local function
+                // passed to a non-escaping parameter does not.
+                func work(_ part: Int) {
                     guard part < parts else { return }
                     for gi in 0..<self.group {
                         let s = ConvKernel.split(m: mg, n: hw, part: part, parts: parts)
@@ -256,7 +259,7 @@ final class ConvKernel: BoundKernel, @unchecked Sendable {
         let threads = (filters * hw * k < 65_536) ? 1 : pool.threads
         weights.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
-                let work = { (t: Int) in
+                func work(_ t: Int) {  // a local function for the same reason as in runPointwise
                     guard t < threads else { return }
                     let col = self.scratch[t]
                     // Enough tiles: each thread takes whole tiles. Otherwise every thread
