@@ -30,6 +30,19 @@ import Testing
         return Built(reference: reference, mixture: mixture)
     }
 
+    /// Runs the numpy reference on every built case and compares all of its maps.
+    static func expectReferenceMatches(_ built: [Built], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let reference = try PythonReference.run(built.map(\.reference))
+        for item in built {
+            guard case let .mixture(geometry, _, _, _) = item.reference.kind, let maps = reference[item.reference.name] else {
+                Issue.record("no reference maps for \(item.reference.name)", sourceLocation: sourceLocation)
+                continue
+            }
+            expectMapsMatch(SwiftMaps.of(item.mixture), maps, case: item.reference.name,
+                            pixels: geometry.pixels, classes: geometry.classes, sourceLocation: sourceLocation)
+        }
+    }
+
     @Test func randomMixturesMatchNumpy() throws {
         var random = TestRandom(seed: 20_240_601)
         var built: [Built] = []
@@ -61,15 +74,7 @@ import Testing
                                               routing: RoutingSampling(samples: 5, temperature: 1.3, seed: 77),
                                               frameIndex: 123_456, sigma: 4, random: &random))
         }
-        let reference = try PythonReference.run(built.map(\.reference))
-        for item in built {
-            guard case let .mixture(geometry, _, _, _) = item.reference.kind, let maps = reference[item.reference.name] else {
-                Issue.record("no reference maps for \(item.reference.name)")
-                continue
-            }
-            expectMapsMatch(SwiftMaps.of(item.mixture), maps, case: item.reference.name,
-                            pixels: geometry.pixels, classes: geometry.classes)
-        }
+        try Self.expectReferenceMatches(built)
     }
 
     /// The fused pass is built three times (AVX-512 with table-driven exp/log, AVX2 and baseline with
@@ -86,15 +91,7 @@ import Testing
                                               frameIndex: UInt64(index), sigma: index == 2 ? 25 : 3, kernel: kernel,
                                               random: &random))
         }
-        let reference = try PythonReference.run(built.map(\.reference))
-        for item in built {
-            guard case let .mixture(geometry, _, _, _) = item.reference.kind, let maps = reference[item.reference.name] else {
-                Issue.record("no reference maps for \(item.reference.name)")
-                continue
-            }
-            expectMapsMatch(SwiftMaps.of(item.mixture), maps, case: item.reference.name,
-                            pixels: geometry.pixels, classes: geometry.classes)
-        }
+        try Self.expectReferenceMatches(built)
     }
 
     /// Outputs computed alone skip the softmaxes nothing else needs (the prediction needs none, the
