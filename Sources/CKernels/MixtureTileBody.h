@@ -184,11 +184,12 @@ TILE_FN void TILE(mix_block_for)(const ck_mix_tile_args *a, const block_io *io, 
         }
         // Classwise weights do not sum to 1 over classes; renormalise so p_moe is a distribution.
         moe_scale = a->classwise ? 1.0f / total : (vf)1.0f;
+        // H(p_moe) is a member entropy of the stacked set only.
         vf sum = 0.0f;
         for (int c = 0; c < C; c++) {
             vf p = load(xm + c * LANES) * moe_scale;
             TILE(argmax_step)(p, c, &best, &label);
-            sum += TILE(xlogx)(p);
+            if (stacked) sum += TILE(xlogx)(p);
         }
         moe_entropy = -sum;
     }

@@ -229,7 +229,9 @@ public final class MixtureRunner {
         case .ensemble, .mcDropout, .single:
             uncertainty = nil
             let members = kind == .mcDropout ? passes : manifest.experts.count
-            sampleSet = try SampleSetUncertainty(samples: members, classes: c, height: h, width: w)
+            sampleSet = try SampleSetUncertainty(samples: members, classes: c, height: h, width: w, parts: uncertaintyParts)
+            sampleSet!.setPredictionBytes(predictionOut.baseAddress)
+            sampleSet!.scoreThreshold = options.mutualInformationPixelThreshold
         }
         if kind == .mcDropout {
             for s in 0..<passes { sampleSet!.setSampleLogits(s, UnsafePointer(passLogits.baseAddress! + s * c * pixels)) }
@@ -375,17 +377,21 @@ public final class MixtureRunner {
             timings.uncertaintyCPU = Double((threadCPUNanos() - c3) &+ cpuSlots.reduce(0, &+)) / 1e9
         } else if let sampleSet {
             let t2 = DispatchTime.now().uptimeNanoseconds
-            sampleSet.compute()
-            let prediction = sampleSet.prediction
-            for i in 0..<pixels { predictionOut[i] = UInt8(truncatingIfNeeded: prediction[i]) }
+            let c2 = threadCPUNanos()
+            if workers.isEmpty || uncertaintyParts == 1 {
+                for p in 0..<uncertaintyParts { sampleSet.computeTiles(part: p, of: uncertaintyParts) }
+            } else {
+                cpuSlots.update(repeating: 0)
+                dispatch(.uncertainty)
+            }
             if sampleSet.samples > 1 {
-                scores.meanMutualInformation = FrameScores.mean(sampleSet.mutualInformation)
-                scores.uncertainPixelFraction = FrameScores.fraction(sampleSet.mutualInformation,
-                                                                     above: options.mutualInformationPixelThreshold)
+                (scores.meanMutualInformation, scores.uncertainPixelFraction) =
+                    sampleSet.frameScores(pixelThreshold: options.mutualInformationPixelThreshold)
             }
             timings.gate = 0
             timings.combine = 0
             timings.uncertainty = Double(DispatchTime.now().uptimeNanoseconds - t2) / 1e9
+            timings.uncertaintyCPU = Double((threadCPUNanos() - c2) &+ cpuSlots.reduce(0, &+)) / 1e9
         }
         timings.total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return MixtureFrameResult(runner: self, scores: scores, timings: timings, frameIndex: frameIndex)
@@ -431,7 +437,11 @@ public final class MixtureRunner {
         case .uncertainty:
             guard index < uncertaintyParts else { return }
             let c0 = threadCPUNanos()
-            uncertainty!.computeTiles(part: index, of: uncertaintyParts)
+            if let uncertainty {
+                uncertainty.computeTiles(part: index, of: uncertaintyParts)
+            } else {
+                sampleSet!.computeTiles(part: index, of: uncertaintyParts)
+            }
             cpuSlots[index] = threadCPUNanos() - c0
         }
     }

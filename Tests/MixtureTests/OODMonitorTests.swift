@@ -84,4 +84,31 @@ import Testing
         }
         #expect(mixture.frameScores(mutualInformationFrom: .ensemble, pixelThreshold: 0.5).meanMutualInformation == nil)
     }
+
+    /// Sample sets (ensembles, MC dropout): split in parts, the maps are those of one pass, and the
+    /// pass's score sums agree with naive sums of the map.
+    @Test func sampleSetPartsAndScores() throws {
+        var random = TestRandom(seed: 11)
+        let (samples, classes, height, width) = (3, 5, 9, 61)  // 549 pixels: three tiles, the last partial
+        let logits = random.normals(samples * classes * height * width, sigma: 3)
+        let whole = try SampleSetUncertainty(samples: samples, classes: classes, height: height, width: width)
+        let split = try SampleSetUncertainty(samples: samples, classes: classes, height: height, width: width, parts: 2)
+        split.scoreThreshold = 0.05
+        try logits.withUnsafeBufferPointer { try whole.compute(sampleLogits: $0) }
+        try logits.withUnsafeBufferPointer { z in
+            for s in 0..<samples { split.setSampleLogits(s, z.baseAddress! + s * classes * height * width) }
+        }
+        for part in 0..<2 { split.computeTiles(part: part, of: 2) }
+        #expect(Array(split.mutualInformation) == Array(whole.mutualInformation))
+        #expect(Array(split.prediction) == Array(whole.prediction))
+        let mi = Array(split.mutualInformation)
+        for threshold: Float in [0.05, mi.sorted()[mi.count / 2]] {
+            let scores = split.frameScores(pixelThreshold: threshold)
+            let mean = mi.map(Double.init).reduce(0, +) / Double(mi.count)
+            let above = Double(mi.filter { $0 > threshold }.count) / Double(mi.count)
+            #expect(above > 0 && above < 1)
+            #expect(abs(Double(scores.meanMutualInformation) - mean) <= 1e-7)
+            #expect(abs(Double(scores.uncertainPixelFraction) - above) <= 1e-7)
+        }
+    }
 }

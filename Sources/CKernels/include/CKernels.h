@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include "CKMemory.h"
 #include "CKAffinity.h"
-#include "CKMixture.h"
 #include "CKMixtureTile.h"
 
 #ifdef __cplusplus
