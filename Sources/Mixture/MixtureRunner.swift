@@ -130,6 +130,9 @@ public struct MixtureFrameResult {
     public func map(_ m: UncertaintyMap) -> UnsafeBufferPointer<Float>? { runner.mapBuffer(m) }
     /// Expert e's C×H×W logits (MC dropout: pass e).
     public func expertLogits(_ e: Int) -> UnsafeBufferPointer<Float> { runner.expertLogits(e) }
+    /// MC dropout: the 0/1 mask pass `pass` of this frame used, and the mask input's shape (made
+    /// again from the seed and frame index, so it allocates); nil for other models.
+    public func dropoutMask(pass: Int) -> (shape: [Int], values: [Float])? { runner.dropoutMask(pass: pass, frameIndex: frameIndex) }
     /// Gate logits (E or E×C, e-major), nil without a gate.
     public var gateLogits: UnsafeBufferPointer<Float>? { runner.gateLogits }
     /// Gate weights g (E or E×C, e-major), nil without a gate.
@@ -420,6 +423,16 @@ public final class MixtureRunner {
                 for i in 0..<pixels { dst[i] += w * row[i] }
             }
         }
+    }
+
+    func dropoutMask(pass: Int, frameIndex: UInt64) -> (shape: [Int], values: [Float])? {
+        guard let mc = model.manifest.mcDropout, (0..<mc.passes).contains(pass),
+              let port = sessions[0].inputs.first(where: { $0.name == MixtureModel.maskInputName }) else { return nil }
+        var values = [Float](repeating: 0, count: port.info.shape.reduce(1, *))
+        values.withUnsafeMutableBufferPointer {
+            DropoutMask.fill($0, rate: mc.rate, seed: options.routing.seed, frameIndex: frameIndex, pass: pass)
+        }
+        return (port.info.shape, values)
     }
 
     private var sessionsWorkerCount: Int { model.manifest.kind == .mcDropout ? sessions.count : model.manifest.experts.count }

@@ -49,6 +49,10 @@ enum MixtureInfer {
         }
         let members = manifest.mcDropout?.passes ?? e
         for i in 0..<members { try save("expert_\(i)_logits", [c, h, w], result.expertLogits(i)) }
+        for pass in 0..<members {
+            guard let mask = result.dropoutMask(pass: pass) else { break }
+            try mask.values.withUnsafeBufferPointer { try save("dropout_mask_\(pass)", mask.shape, $0) }
+        }
         if let gate = manifest.gate, let logits = result.gateLogits, let weights = result.gateWeights {
             let shape = gate.kind == .simple ? [e] : [e, c]
             try save("gate_logits", shape, logits)

@@ -1,4 +1,5 @@
 import Foundation
+import NumPyIO
 import Testing
 
 /// The committed demo model's deterministic variants (every models/demo/*/moe.toml without
@@ -62,5 +63,39 @@ struct DemoModelReferenceTests {
             worst = max(worst, try expectOutputsMatch(output, reference, case: "demo/\(name)"))
         }
         print("demo model: largest map difference vs numpy \(worst)")
+    }
+
+    /// The MC-dropout baseline end to end: `moeseg infer` writes the masks it drew; they keep
+    /// about 1 − rate of the units and differ between passes; onnxruntime run with those masks
+    /// and numpy's sample-set maps reproduce every pass's logits and every map.
+    @Test func mcDropoutMatchesReference() throws {
+        let directory = Self.demo.appendingPathComponent("baseline-mc")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("moeseg-mc-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let input = work.appendingPathComponent("input.npy")
+        try Self.makeInput(for: directory, at: input)
+        let output = work.appendingPathComponent("out"), reference = work.appendingPathComponent("reference")
+        let (status, _, stderr) = try MoesegCLI.run(["infer", "--model", directory.path, "--input", input.path,
+                                                     "--output-dir", output.path, "--seed", "3"])
+        try #require(status == 0, "moeseg infer failed: \(stderr)")
+        let manifest = try String(contentsOf: directory.appendingPathComponent("moe.toml"), encoding: .utf8)
+        #expect(manifest.contains("passes = 8") && manifest.contains("rate = 0.1"))
+        var masks: [[Float]] = []
+        for pass in 0..<8 {
+            let mask = try NumPyArray(contentsOf: output.appendingPathComponent("dropout_mask_\(pass).npy")).values
+            #expect(mask.allSatisfy { $0 == 0 || $0 == 1 })
+            let kept = Double(mask.reduce(0, +)) / Double(mask.count)
+            #expect(abs(kept - 0.9) < 0.005, "pass \(pass) keeps \(kept)")
+            masks.append(mask)
+        }
+        #expect(Set(masks.map { $0.hashValue }).count == 8, "passes share a mask")
+        let (refStatus, _, refErr) = try runProcess(try PythonReference.python(), [
+            PythonReference.packageRoot.appendingPathComponent("tools/reference/random_mixtures.py").path,
+            "--reference", directory.path, input.path, reference.path, "--masks", output.path,
+        ])
+        try #require(refStatus == 0, "reference failed: \(refErr)")
+        let worst = try expectOutputsMatch(output, reference, case: "demo/baseline-mc")
+        print("MC dropout: largest map difference vs numpy \(worst)")
     }
 }

@@ -8,7 +8,7 @@ onnxruntime, the mixture maths in numpy float64 (tools/reference/uncertainty_ref
 from UNCERTAINTY.md, not from the Swift code).
 
     random_mixtures.py OUT_DIR            # builds every case in CASES under OUT_DIR
-    random_mixtures.py --reference MODEL_DIR INPUT.npy OUT_DIR [--routing-samples K]
+    random_mixtures.py --reference MODEL_DIR INPUT.npy OUT_DIR [--routing-samples K] [--masks DIR]
         [--temperature T] [--seed S] [--routing-form F]   # reference outputs for any model dir
 """
 from __future__ import annotations
@@ -203,12 +203,34 @@ def _run(path, feeds):
     return dict(zip(names, session.run(None, feeds)))
 
 
-def reference(directory, image, routing):
+def mc_dropout_reference(directory, manifest, image, masks):
+    """MC dropout: each pass is the expert run with the mask `moeseg infer` wrote for it
+    (dropout_mask_<s>.npy in `masks`), then the maps of the S equally weighted passes."""
+    if masks is None:
+        raise ValueError("MC-dropout models have random masks: give --masks DIR with the masks infer wrote")
+    expert = manifest["experts"][0]
+    session = ort.InferenceSession(os.path.join(directory, expert["file"]), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    image_name = next(i.name for i in session.get_inputs() if i.name != "dropout_mask")
+    out, logits = {}, []
+    for s in range(manifest["mc_dropout"]["passes"]):
+        mask = np.load(os.path.join(masks, f"dropout_mask_{s}.npy")).astype(np.float32)
+        outputs = dict(zip(names, session.run(None, {image_name: image, "dropout_mask": mask})))
+        logits.append(outputs[expert["logits"]][0].astype(np.float64))
+        out[f"dropout_mask_{s}"] = mask
+    z = np.stack(logits)
+    maps = ref.sample_maps(z)
+    out.update({f"expert_{s}_logits": z[s] for s in range(len(z))})
+    out.update(prediction=maps["prediction"], probabilities=maps["mean"], pe_ensemble=maps["pe"], mi_ensemble=maps["mi"])
+    return out
+
+
+def reference(directory, image, routing, masks=None):
     """Every output `moeseg infer` writes, by file stem, computed with onnxruntime + numpy."""
     with open(os.path.join(directory, "moe.toml"), "rb") as f:
         manifest = tomllib.load(f)
     if "mc_dropout" in manifest:
-        raise ValueError("MC-dropout models have random masks; compare them with a fixed mask instead")
+        return mc_dropout_reference(directory, manifest, image, masks)
     experts = manifest["experts"]
     logits, features = [], []
     for expert in experts:
@@ -252,9 +274,9 @@ def reference(directory, image, routing):
     return out
 
 
-def write_reference(directory, image, routing, target):
+def write_reference(directory, image, routing, target, masks=None):
     os.makedirs(target, exist_ok=True)
-    for name, value in reference(directory, image, routing).items():
+    for name, value in reference(directory, image, routing, masks).items():
         np.save(os.path.join(target, name + ".npy"), np.asarray(value, dtype=np.float64))
 
 
@@ -317,12 +339,13 @@ def main(argv):
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--routing-form", default="scaled_noise")
+    parser.add_argument("--masks", help="with --reference on an MC-dropout model: the directory of infer's dropout_mask_<s>.npy")
     args = parser.parse_args(argv[1:])
     if args.reference:
         model, image, target = args.reference
         routing = {"samples": args.routing_samples or 0, "temperature": args.temperature, "seed": args.seed,
                    "form": args.routing_form}
-        write_reference(model, np.load(image).astype(np.float32), routing, target)
+        write_reference(model, np.load(image).astype(np.float32), routing, target, args.masks)
         return 0
     if not args.out:
         parser.error("give OUT_DIR or --reference")
