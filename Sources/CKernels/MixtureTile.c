@@ -1,12 +1,13 @@
-// The fused mixture pass of CKMixtureTile.h. Written once with 16-lane clang vectors and
-// compiled three times (AVX-512, AVX2+FMA, baseline), chosen at run time.
+// The fused mixture pass of CKMixtureTile.h. Its loops (MixtureTileBody.h) are written once with
+// clang vectors and compiled three times, chosen at run time: AVX-512 (16-pixel blocks, e^x and
+// ln x from tables below), AVX2+FMA (8-pixel blocks) and the baseline (16), both with the
+// bit-operation exp/log of Cephes' expf/logf coefficients (within 2 ulp over the ranges used).
 //
 // Why it is shaped this way (measured on the demo model, 2 experts × 14 classes × 512×256):
 // the earlier plane-by-plane loops spent more time moving per-pixel rows through memory than
-// on arithmetic, and log's division was the slowest instruction in them. Here a 16-pixel block
-// reads each expert logit once, keeps S, Σ e·t, entropies and accumulators in registers, reuses
-// the block's exponentials (a few KB) for every member set, and exp/log are division-free
-// polynomials (Cephes' expf and logf coefficients, within 2 ulp over the ranges used).
+// on arithmetic, and log's division was the slowest instruction in them. Here a block reads each
+// expert logit once, keeps S, Σ e·t, entropies and accumulators in registers, reuses the block's
+// exponentials (a few KB) for every member set, and no exp or log divides.
 #include "Internal.h"
 
 #include <math.h>
@@ -19,14 +20,8 @@
 
 // 16 lanes for AVX-512 (one register) and the baseline; 8 for AVX2, since a 16-lane value in a
 // function built for AVX but not AVX-512 would change the calling convention (clang rejects it).
+// The body declares its own vector types per build; the AVX-512 exp/log below take 16 lanes.
 typedef float vf16 __attribute__((ext_vector_type(16)));
-typedef int32_t vi16 __attribute__((ext_vector_type(16)));
-typedef float vf16_unaligned __attribute__((ext_vector_type(16), aligned(4)));
-typedef int32_t vi16_unaligned __attribute__((ext_vector_type(16), aligned(4)));
-typedef float vf8 __attribute__((ext_vector_type(8)));
-typedef int32_t vi8 __attribute__((ext_vector_type(8)));
-typedef float vf8_unaligned __attribute__((ext_vector_type(8), aligned(4)));
-typedef int32_t vi8_unaligned __attribute__((ext_vector_type(8), aligned(4)));
 
 /// Scratch is sized for the widest block.
 #define MAX_LANES 16
