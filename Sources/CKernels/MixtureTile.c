@@ -1,7 +1,7 @@
 // The fused mixture pass of CKMixtureTile.h. Its loops (MixtureTileBody.h) are written once with
-// clang vectors and compiled three times, chosen at run time: AVX-512 (16-pixel blocks, e^x and
-// ln x from tables below), AVX2+FMA (8-pixel blocks) and the baseline (16), both with the
-// bit-operation exp/log of Cephes' expf/logf coefficients (within 2 ulp over the ranges used).
+// clang vectors and compiled three times, chosen at run time: AVX-512 (16-pixel blocks) and
+// AVX2+FMA (8-pixel blocks), both with table-driven e^x and ln x (below), and the baseline (16)
+// with the bit-operation exp/log of Cephes' expf/logf coefficients (within 2 ulp).
 //
 // Why it is shaped this way (measured on the demo model, 2 experts × 14 classes × 512×256):
 // the earlier plane-by-plane loops spent more time moving per-pixel rows through memory than
@@ -48,15 +48,23 @@ typedef struct {
 // instructions of the bit-operation forms: 2^(j/32) and ln of 32 mantissa centres come from
 // tables and the remaining polynomial is a quadratic. Tables are filled by `tile_tables`.
 static float exp2_table[32], mantissa_reciprocal[32], mantissa_log[32];
+// AVX2 has an 8-entry lookup (vpermps on 256 bits): the same tables at 1/8 steps.
+static float exp2_table8[8], mantissa_reciprocal8[8], mantissa_log8[8];
+
+/// Fills `exp2` with 2^(j/n) and, for the n intervals of the mantissa [1, 2) centred on
+/// 1 + (j + ½)/n, float reciprocals r_j and −ln r_j (then ln m = ln(m·r_j) − ln r_j).
+static void fill_tables(int n, float *exp2_out, float *reciprocal_out, float *log_out) {
+    for (int j = 0; j < n; j++) {
+        exp2_out[j] = (float)exp2((double)j / n);
+        double reciprocal = (double)(float)(1.0 / (1.0 + (j + 0.5) / n));
+        reciprocal_out[j] = (float)reciprocal;
+        log_out[j] = (float)-log(reciprocal);
+    }
+}
 
 static void tile_tables(void) {
-    for (int j = 0; j < 32; j++) {
-        exp2_table[j] = (float)exp2(j / 32.0);
-        // Interval j of the mantissa [1, 2) is centred on 1 + (j + ½)/32; ln m = ln(m·r_j) − ln r_j.
-        double reciprocal = (double)(float)(1.0 / (1.0 + (j + 0.5) / 32.0));
-        mantissa_reciprocal[j] = (float)reciprocal;
-        mantissa_log[j] = (float)-log(reciprocal);
-    }
+    fill_tables(32, exp2_table, mantissa_reciprocal, mantissa_log);
+    fill_tables(8, exp2_table8, mantissa_reciprocal8, mantissa_log8);
 }
 
 /// A 32-entry table lookup by the low five bits of each lane of `index` (vpermi2ps).
@@ -96,9 +104,47 @@ CK_AVX512 CK_INLINE vf16 log_avx512(vf16 x) {
 #define TILE_LOG log_avx512
 #include "MixtureTileBody.h"
 
+typedef float vf8 __attribute__((ext_vector_type(8)));
+typedef int32_t vi8 __attribute__((ext_vector_type(8)));
+
+/// An 8-entry table lookup by the low three bits of each lane of `index` (vpermps).
+CK_AVX2 CK_INLINE vf8 lookup8(vi8 index, const float *table) {
+    return (vf8)_mm256_permutevar8x32_ps(_mm256_loadu_ps(table), (__m256i)index);
+}
+
+/// e^x for x ≤ 0 (the pass's only use: t = z − max), exactly 0 below −87: 2^(k/8) from
+/// k = round(8·x/ln 2) by table and exponent bits, e^r − 1 for |r| ≤ ln 2/16 by a cubic
+/// (relative error < 1.5e-7 before rounding).
+CK_AVX2 CK_INLINE vf8 exp_avx2(vf8 x) {
+    const float shifter = 12582912.0f;
+    vf8 c = x > -87.0f ? x : -87.0f;
+    vf8 shifted = c * 11.5415602f + shifter;  // 8/ln 2
+    vf8 k = shifted - shifter;
+    vf8 r = c - k * 0.0866433976f;            // ln 2/8
+    vi8 whole = (vi8)shifted - 0x4B400000;     // k as an integer; its low three bits pick 2^(j/8)
+    vf8 scale = (vf8)(((whole >> 3) + 127) << 23);
+    vf8 t = lookup8(whole, exp2_table8);
+    vf8 p = (r * (1.0f / 6.0f) + 0.5f) * (r * r) + r;
+    return (vf8)((vi8)((t * p + t) * scale) & ~(vi8)(x < -87.0f));
+}
+
+/// ln x for positive normal x: exponent and mantissa from the bits, ln m from the table entry of
+/// m's top three mantissa bits and a quartic in |r| ≤ 1/16 (abs error < 2e-7), no division.
+CK_AVX2 CK_INLINE vf8 log_avx2(vf8 x) {
+    vi8 bits = (vi8)x;
+    vf8 e = __builtin_convertvector((bits >> 23) - 127, vf8);
+    vi8 mantissa = (bits & 0x007FFFFF) | 0x3F800000;
+    vi8 index = mantissa >> 20;
+    vf8 r = (vf8)mantissa * lookup8(index, mantissa_reciprocal8) - 1.0f;
+    vf8 p = ((r * -0.25f + (1.0f / 3.0f)) * r - 0.5f) * (r * r) + r;
+    return e * 0.693147182f + (lookup8(index, mantissa_log8) + p);
+}
+
 #define TILE(name) name##_avx2
 #define TILE_FN CK_AVX2 CK_INLINE
 #define TILE_LANES 8
+#define TILE_EXP exp_avx2
+#define TILE_LOG log_avx2
 #include "MixtureTileBody.h"
 #endif
 
@@ -133,6 +179,7 @@ void ck_mix_tile(const ck_mix_tile_args *args, ptrdiff_t start, ptrdiff_t count)
         return;
     }
     if (isa != 1 && ck_use_avx2()) {
+        pthread_once(&tables_once, tile_tables);
         tile_avx2(args, start, count);
         return;
     }
