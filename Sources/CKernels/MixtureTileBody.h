@@ -31,7 +31,7 @@ TILE_FN void TILE(store)(float *p, vf v) { *(vf_unaligned *)p = v; }
 TILE_FN vf TILE(vmax)(vf a, vf b) { return a > b ? a : b; }
 TILE_FN vf TILE(vmin)(vf a, vf b) { return a < b ? a : b; }
 
-/// e^x from bit operations (AVX2 and baseline builds); exactly 0 below −87 (those terms are only
+/// e^x from bit operations (the baseline build); exactly 0 below −87 (those terms are only
 /// ever summed), e^88 above 88.
 TILE_FN vf TILE(exp_bits)(vf x) {
     vf c = vmin(vmax(x, -87.0f), 88.0f);
@@ -50,7 +50,7 @@ TILE_FN vf TILE(exp_bits)(vf x) {
     return (vf)((vi)(y * scale) & ~(vi)(x < -87.0f));
 }
 
-/// ln x for positive normal x from bit operations (AVX2 and baseline builds).
+/// ln x for positive normal x from bit operations (the baseline build).
 TILE_FN vf TILE(log_bits)(vf x) {
     vi bits = (vi)x;
     vf m = (vf)((bits & 0x007FFFFF) | 0x3F800000);

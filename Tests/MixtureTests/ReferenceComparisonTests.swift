@@ -77,8 +77,8 @@ import Testing
         try Self.expectReferenceMatches(built)
     }
 
-    /// The fused pass is built three times (AVX-512 with table-driven exp/log, AVX2 and baseline with
-    /// bit-operation exp/log, 16- or 8-pixel blocks); each build must match the reference.
+    /// The fused pass is built three times (AVX-512 and AVX2 with table-driven exp/log of 32 and 8
+    /// entries, the baseline with bit-operation exp/log; 16- or 8-pixel blocks); each must match.
     @Test(arguments: [MixtureKernel.baseline, .avx2])
     func everyBuildMatchesNumpy(kernel: MixtureKernel) throws {
         var random = TestRandom(seed: 7_000 + UInt64(kernel.rawValue))
