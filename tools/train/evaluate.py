@@ -36,12 +36,7 @@ def predict(manifest: dict, folder: Path, x: np.ndarray, sessions: Sessions, cac
             mask = (rng.random(mask_shape) >= mc["rate"]).astype(np.float32)
             probabilities = probabilities + softmax(sessions.run(path, {"image": x, "dropout_mask": mask})["logits"], 1)
         return probabilities / mc["passes"], None
-    outputs = []
-    for e in experts:
-        path = (folder / e["file"]).resolve()
-        if path not in cache:
-            cache[path] = sessions.run(path, {"image": x})
-        outputs.append(cache[path])
+    outputs = sessions.expert_outputs(folder, experts, x, cache)
     logits = np.stack([o["logits"] for o in outputs], 1)  # [1, E, C, H, W]
     gate = manifest.get("gate")
     if gate is None:

@@ -33,3 +33,14 @@ class Sessions:
     def run(self, path: Path, feeds: dict) -> dict[str, np.ndarray]:
         session = self.session(path)
         return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
+
+    def expert_outputs(self, folder: Path, experts: list[dict], x: np.ndarray, cache: dict) -> list[dict]:
+        """Each expert's outputs on image x; `cache` (one per frame) lets manifests that share an
+        expert file run it once."""
+        outputs = []
+        for expert in experts:
+            path = (folder / expert["file"]).resolve()
+            if path not in cache:
+                cache[path] = self.run(path, {"image": x})
+            outputs.append(cache[path])
+        return outputs

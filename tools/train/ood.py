@@ -71,12 +71,7 @@ def scores(name: str, folder: Path, manifest: dict, x: np.ndarray, sessions: Ses
                             for _ in range(mc["passes"])])
         out["PE"], out["MI"] = pe_mi(members, np.full(len(members), 1 / len(members)))
         return out
-    outputs = []
-    for e in experts:
-        path = (folder / e["file"]).resolve()
-        if path not in cache:
-            cache[path] = sessions.run(path, {"image": x})
-        outputs.append(cache[path])
+    outputs = sessions.expert_outputs(folder, experts, x, cache)
     p = np.stack([softmax(o["logits"][0], 0) for o in outputs])  # [E, C, H, W]
     gate = manifest.get("gate")
     if gate is None:
