@@ -114,17 +114,23 @@ int cv4l2_enum_framesize(int fd, uint32_t fourcc, uint32_t index, uint32_t *kind
     return 0;
 }
 
+/// The capture format the driver reports (after G_FMT, or as adjusted by S_FMT).
+static void format_out(const struct v4l2_format *fmt, uint32_t *width, uint32_t *height, uint32_t *fourcc,
+                       uint32_t *bytesperline, uint32_t *sizeimage) {
+    *width = fmt->fmt.pix.width;
+    *height = fmt->fmt.pix.height;
+    *fourcc = fmt->fmt.pix.pixelformat;
+    *bytesperline = fmt->fmt.pix.bytesperline;
+    *sizeimage = fmt->fmt.pix.sizeimage;
+}
+
 int cv4l2_get_format(int fd, uint32_t *width, uint32_t *height, uint32_t *fourcc,
                      uint32_t *bytesperline, uint32_t *sizeimage) {
     struct v4l2_format fmt;
     memset(&fmt, 0, sizeof fmt);
     fmt.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     if (xioctl(fd, VIDIOC_G_FMT, &fmt) == -1) return -1;
-    *width = fmt.fmt.pix.width;
-    *height = fmt.fmt.pix.height;
-    *fourcc = fmt.fmt.pix.pixelformat;
-    *bytesperline = fmt.fmt.pix.bytesperline;
-    *sizeimage = fmt.fmt.pix.sizeimage;
+    format_out(&fmt, width, height, fourcc, bytesperline, sizeimage);
     return 0;
 }
 
@@ -138,11 +144,7 @@ int cv4l2_set_format(int fd, uint32_t *width, uint32_t *height, uint32_t *fourcc
     fmt.fmt.pix.pixelformat = *fourcc;
     fmt.fmt.pix.field = V4L2_FIELD_NONE;
     if (xioctl(fd, VIDIOC_S_FMT, &fmt) == -1) return -1;
-    *width = fmt.fmt.pix.width;
-    *height = fmt.fmt.pix.height;
-    *fourcc = fmt.fmt.pix.pixelformat;
-    *bytesperline = fmt.fmt.pix.bytesperline;
-    *sizeimage = fmt.fmt.pix.sizeimage;
+    format_out(&fmt, width, height, fourcc, bytesperline, sizeimage);
     return 0;
 }
 
