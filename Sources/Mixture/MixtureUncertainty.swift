@@ -12,12 +12,16 @@ public final class MixtureUncertainty {
     /// Independent workspaces: `computeTiles(part:of:)` may run on this many threads at once.
     public let parts: Int
 
-    /// Pixels per tile: parts split the frame on tile boundaries (the sample-set pass also walks
-    /// its planes tile by tile, so a tile's intermediate rows stay in L1/L2).
+    /// Pixels per tile: parts (threads) split the frame on tile boundaries.
     static let tile = 256
 
+    /// Pixel range `part` of `count` equal ranges of whole tiles (the frame's last tile may be partial).
+    static func partRange(_ part: Int, of count: Int, pixels: Int) -> Range<Int> {
+        let tiles = (pixels + tile - 1) / tile
+        return min(pixels, tiles * part / count * tile)..<min(pixels, tiles * (part + 1) / count * tile)
+    }
+
     private let arena = Arena()
-    private let tile: Int
     private let gateColumns: Int
     private let inverseLogClasses: Float
     private var hasStacked, hasWeighted, hasEnsemble: Bool
@@ -36,7 +40,7 @@ public final class MixtureUncertainty {
     private let noise: UnsafeMutableBufferPointer<Double>
     /// The E expert logit planes (C×H×W each) of the current frame.
     private let expertPlanes: UnsafeMutablePointer<UnsafePointer<Float>?>
-    /// Externally mixed logits (after a "+conv"), or nil to mix per tile.
+    /// Externally mixed logits (after a "+conv"), or nil to mix in the fused pass.
     private var externalMoeLogits: UnsafePointer<Float>? = nil
     private var activeSamples: Int
     private var predictionBytes: UnsafeMutablePointer<UInt8>? = nil
@@ -70,7 +74,6 @@ public final class MixtureUncertainty {
         let e = geometry.experts, c = geometry.classes, n = geometry.pixels
         let k = configuration.routing.samples
         activeSamples = k
-        tile = min(Self.tile, n)
         gateColumns = configuration.gate == .simple ? 1 : c
         inverseLogClasses = Float(1 / Foundation.log(Double(c)))
         hasStacked = configuration.memberSets.contains(.stacked)
@@ -260,10 +263,8 @@ public final class MixtureUncertainty {
     /// workspace `part` (so distinct parts may run on distinct threads).
     public func computeTiles(part: Int, of count: Int) {
         precondition(part < parts && count <= parts)
-        let tiles = (geometry.pixels + tile - 1) / tile
-        let first = tiles * part / count, last = tiles * (part + 1) / count
-        let start = first * tile, end = min(geometry.pixels, last * tile)
-        if start < end { processTile(workspaces[part], start: start, count: end - start) }
+        let range = Self.partRange(part, of: count, pixels: geometry.pixels)
+        if !range.isEmpty { processTile(workspaces[part], start: range.lowerBound, count: range.count) }
     }
 
     /// Last step of a frame: the frame gate entropy.

@@ -91,13 +91,11 @@ public final class SampleSetUncertainty {
     /// (distinct parts may run on distinct threads); call it for every part of a frame.
     public func computeTiles(part: Int, of count: Int) {
         precondition(part < parts && count <= parts)
-        let tile = MixtureUncertainty.tile
-        let tiles = (pixels + tile - 1) / tile
-        let start = tiles * part / count * tile, end = min(pixels, tiles * (part + 1) / count * tile)
+        let range = MixtureUncertainty.partRange(part, of: count, pixels: pixels)
         let w = workspaces[part]
         w.resetScores()
         lastPartCount = count
-        guard start < end else { return }
+        guard !range.isEmpty else { return }
         var args = ck_mix_tile_args()
         args.experts = Int32(samples)
         args.classes = Int32(classes)
@@ -115,7 +113,7 @@ public final class SampleSetUncertainty {
         args.mi_above = w.miAbove
         args.score_threshold = scoreThreshold
         args.scratch = w.scratch
-        ck_mix_tile(&args, start, end - start)
+        ck_mix_tile(&args, range.lowerBound, range.count)
     }
 
     /// Mean MI and the fraction of pixels with MI above `pixelThreshold` of the last frame whose
