@@ -40,7 +40,7 @@ size_t ck_gemm_scratch_size(int k) {
 #define SCALAR_NC 64
 
 // Plain loops the compiler can auto-vectorise for the baseline ISA; sums run in k order.
-static void gemm_scalar(const ck_gemm_args *g) {
+void ck_gemm_scalar(const ck_gemm_args *g) {
     float acc[CK_GEMM_MR][SCALAR_NC];
     int panel_lo = g->m_begin / CK_GEMM_MR;
     int panel_hi = (g->m_end + CK_GEMM_MR - 1) / CK_GEMM_MR;
@@ -87,16 +87,10 @@ void ck_gemm_packed(int m, int n, int k, const float *packed_a, const float *b, 
     if (m_begin >= m_end || n_begin >= n_end) return;
     ck_gemm_args g = {m, n, k, packed_a, b, ldb, c, ldc, bias, residual, ldr, act,
                       m_begin, m_end, n_begin, n_end, scratch};
-#if CK_X86
-    // The SIMD paths pack B into the scratch; without one the scalar path still gives the answer.
-    if (scratch && ck_use_avx512()) {
-        ck_gemm_avx512(&g);
-        return;
-    }
-    if (scratch && ck_use_avx2()) {
-        ck_gemm_avx2(&g);
-        return;
-    }
-#endif
-    gemm_scalar(&g);
+    // The dispatch table's driver (ck_gemm_avx512, ck_gemm_avx2 or ck_gemm_scalar); the SIMD
+    // paths pack B into the scratch, so without one the scalar path still gives the answer.
+    if (scratch)
+        ck_platform_get()->gemm(&g);
+    else
+        ck_gemm_scalar(&g);
 }

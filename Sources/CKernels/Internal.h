@@ -14,11 +14,21 @@
 #include <immintrin.h>
 #define CK_AVX2 __attribute__((target("avx2,fma")))
 #define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+/// AVX-512 plus VNNI (vpdpbusd / vpdpwssd on zmm): the int8 GEMM and depthwise kernels.
+#define CK_AVX512VNNI __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vnni,fma")))
+/// AVX2 plus AVX-VNNI (the VEX-encoded ymm vpdpbusd / vpdpwssd of Alder Lake, Zen 4 and later).
+#define CK_AVXVNNI __attribute__((target("avx2,fma,avxvnni")))
 #else
 #define CK_X86 0
 #endif
 
 #define CK_INLINE static inline __attribute__((always_inline))
+
+/// ck_cpu_features() bits (documented in CKernels.h).
+#define CK_FEATURE_AVX2 1
+#define CK_FEATURE_AVX512 2
+#define CK_FEATURE_AVX512VNNI 4
+#define CK_FEATURE_AVXVNNI 8
 
 /// Nonzero when the AVX2+FMA path should run (CPU supports it and dispatch is automatic).
 int ck_use_avx2(void);
@@ -240,6 +250,155 @@ typedef struct {
 CK_AVX512 void ck_gemm_avx512(const ck_gemm_args *g);
 /// AVX2+FMA driver of ck_gemm_packed (ranges already validated and non-empty).
 CK_AVX2 void ck_gemm_avx2(const ck_gemm_args *g);
+#endif
+
+/// Int8 kernel entry points that differ per path; the dispatch table (ck_platform) holds one
+/// of each, chosen once from the CPU's features.
+typedef void (*ck_qgemm_fn)(int m, int n, int k, const void *packed_a, const uint8_t *b, int ldb, int b_signed,
+                            void *c, int ldc, const ck_requant *rq, int m_begin, int m_end, int n_begin,
+                            int n_end, void *scratch);
+typedef void (*ck_qdepthwise_fn)(const void *in, ck_qparams in_q, const int8_t *weight, const ck_requant *rq,
+                                 void *out, const ck_window *win, int c_begin, int c_end);
+typedef void (*ck_quantize_fn)(const float *in, void *out, size_t n, ck_qparams p);
+typedef void (*ck_dequantize_fn)(const void *in, float *out, size_t n, ck_qparams p);
+typedef void (*ck_qadd_fn)(const void *a, ck_qparams pa, const void *b, ck_qparams pb, void *c, ck_qparams pc,
+                           size_t n);
+typedef void (*ck_qrequantize_fn)(const void *in, ck_qparams pin, void *out, ck_qparams pout, size_t n);
+typedef void (*ck_qavgpool_fn)(const void *in, ck_qparams pin, void *out, ck_qparams pout, int spatial,
+                               int c_begin, int c_end);
+/// Driver of ck_gemm_packed (ranges validated and non-empty, scratch present).
+typedef void (*ck_gemm_driver_fn)(const ck_gemm_args *g);
+
+/// The dispatch table, like onnxruntime's MLAS platform: one entry per kernel that has several
+/// paths. Dispatch.c fills one immutable table per ck_set_dispatch mode, once, from the probed
+/// CPU features, and ck_set_dispatch only selects which one is current, so readers on other
+/// threads never see a half-written table. The fp32 families other than the GEMM still branch on
+/// ck_use_avx2 / ck_use_avx512, which read the `avx2` / `avx512` flags of the current table.
+typedef struct {
+    int mode;                  // the ck_set_dispatch mode this table serves
+    int features;              // the ck_cpu_features() bits this table may use
+    int avx2, avx512;          // answers of ck_use_avx2 / ck_use_avx512
+    ck_gemm_driver_fn gemm;    // fp32 ck_gemm_packed
+    const char *qgemm_name;    // ck_qgemm_path()
+    ck_qgemm_fn qgemm;
+    ck_qdepthwise_fn qdepthwise;
+    ck_quantize_fn quantize;
+    ck_dequantize_fn dequantize;
+    ck_qadd_fn qadd;
+    ck_qrequantize_fn qrequantize;
+    ck_qavgpool_fn qglobal_avgpool;
+} ck_platform;
+
+/// The table of the current dispatch mode (never NULL).
+const ck_platform *ck_platform_get(void);
+
+/// Portable scalar driver of ck_gemm_packed (Gemm.c).
+void ck_gemm_scalar(const ck_gemm_args *g);
+
+/// Scalar requantisation helpers shared by the reference and the SIMD paths' tails.
+CK_INLINE int32_t ck_q_load(const void *p, size_t i, int is_signed) {
+    return is_signed ? (int32_t)((const int8_t *)p)[i] : (int32_t)((const uint8_t *)p)[i];
+}
+
+CK_INLINE void ck_q_store(void *p, size_t i, int32_t v, int is_signed) {
+    if (is_signed) ((int8_t *)p)[i] = (int8_t)v;
+    else ((uint8_t *)p)[i] = (uint8_t)v;
+}
+
+/// round_half_even(x) + zp clamped to [lo, hi]; the clamp happens in float first so huge or
+/// non-finite x cannot overflow the integer conversion (NaN maps to lo, as onnxruntime's does).
+/// The SIMD paths do the same steps: max_ps(x, flo) (NaN -> flo), min_ps(x, fhi), cvtps2dq
+/// (round half to even under the default MXCSR), + zp, then keep the low byte.
+CK_INLINE int32_t ck_q_round_clamp(float x, int32_t zp, int32_t lo, int32_t hi) {
+    float flo = (float)(lo - zp), fhi = (float)(hi - zp);
+    x = x > flo ? x : flo;  // NaN fails the comparison and becomes flo
+    x = x < fhi ? x : fhi;
+    return (int32_t)nearbyintf(x) + zp;
+}
+
+CK_INLINE int32_t ck_q_min(int is_signed) { return is_signed ? -128 : 0; }
+CK_INLINE int32_t ck_q_max(int is_signed) { return is_signed ? 127 : 255; }
+
+/// The scalar reference kernels (QuantScalar.c).
+void ck_qgemm_scalar(int m, int n, int k, const void *packed_a, const uint8_t *b, int ldb, int b_signed,
+                     void *c, int ldc, const ck_requant *rq, int m_begin, int m_end, int n_begin, int n_end);
+void ck_qdepthwise_conv2d_scalar(const void *in, ck_qparams in_q, const int8_t *weight, const ck_requant *rq,
+                                 void *out, const ck_window *win, int c_begin, int c_end);
+void ck_quantize_scalar(const float *in, void *out, size_t n, ck_qparams p);
+void ck_dequantize_scalar(const void *in, float *out, size_t n, ck_qparams p);
+void ck_qadd_scalar(const void *a, ck_qparams pa, const void *b, ck_qparams pb, void *c, ck_qparams pc, size_t n);
+void ck_qrequantize_scalar(const void *in, ck_qparams pin, void *out, ck_qparams pout, size_t n);
+void ck_qglobal_avgpool_scalar(const void *in, ck_qparams pin, void *out, ck_qparams pout, int spatial,
+                               int c_begin, int c_end);
+
+/// Int8 GEMM blocking. Every SIMD path packs B for all of K and a block of columns at a time (an
+/// int8 C cannot hold partial sums across K blocks), so the column block shrinks as K grows to
+/// keep the packed block within the path's L2 budget; each path's scratch is its largest block.
+#define CK_QGEMM_NR_AVX512 48      // columns per tile: 3 zmm of 16 int32
+#define CK_QGEMM_NR_AVXVNNI 24     // 3 ymm of 8 int32
+#define CK_QGEMM_NR_AVX2 16        // 2 ymm of 8 int32
+#define CK_QGEMM_BUDGET_AVX512 (512 * 1024)
+#define CK_QGEMM_BUDGET_AVXVNNI (384 * 1024)
+#define CK_QGEMM_BUDGET_AVX2 (256 * 1024)
+#define CK_QGEMM_NC_MAX 1536       // column block cap (small K)
+
+/// k rounded up to the 4-byte groups of the packed layouts.
+CK_INLINE size_t ck_qgemm_k4(int k) { return (size_t)(k + 3) / 4 * 4; }
+
+/// Column block for a packed-B row of `bytes_per_column` bytes, a multiple of `nr` in [nr, NC_MAX].
+CK_INLINE int ck_qgemm_nc(size_t bytes_per_column, size_t budget, int nr) {
+    size_t nc = budget / bytes_per_column / (size_t)nr * (size_t)nr;
+    if (nc < (size_t)nr) nc = (size_t)nr;
+    if (nc > CK_QGEMM_NC_MAX) nc = CK_QGEMM_NC_MAX / nr * nr;
+    return (int)nc;
+}
+
+/// AVX-512 VNNI and AVX-VNNI: B packed as [k/4][columns][4 bytes]: k4 bytes per column.
+CK_INLINE int ck_qgemm_nc_avx512(int k) {
+    return ck_qgemm_nc(ck_qgemm_k4(k), CK_QGEMM_BUDGET_AVX512, CK_QGEMM_NR_AVX512);
+}
+CK_INLINE size_t ck_qgemm_scratch_avx512(int k) { return ck_qgemm_k4(k) * (size_t)ck_qgemm_nc_avx512(k); }
+CK_INLINE int ck_qgemm_nc_avxvnni(int k) {
+    return ck_qgemm_nc(ck_qgemm_k4(k), CK_QGEMM_BUDGET_AVXVNNI, CK_QGEMM_NR_AVXVNNI);
+}
+CK_INLINE size_t ck_qgemm_scratch_avxvnni(int k) { return ck_qgemm_k4(k) * (size_t)ck_qgemm_nc_avxvnni(k); }
+/// AVX2: B packed as [k/2][columns][2 int16] (2*k4 bytes per column), followed by the current
+/// A panel widened to int16 (8 rows x k4 x 2 bytes).
+CK_INLINE int ck_qgemm_nc_avx2(int k) {
+    return ck_qgemm_nc(2 * ck_qgemm_k4(k), CK_QGEMM_BUDGET_AVX2, CK_QGEMM_NR_AVX2);
+}
+CK_INLINE size_t ck_qgemm_scratch_avx2(int k) {
+    return 2 * ck_qgemm_k4(k) * (size_t)ck_qgemm_nc_avx2(k) + 16 * ck_qgemm_k4(k);
+}
+
+#if CK_X86
+/// SIMD int8 paths (ranges validated and non-empty; scratch non-NULL, 64-byte aligned, of at least
+/// the path's ck_qgemm_scratch_* bytes).
+CK_AVX512VNNI void ck_qgemm_avx512vnni(int m, int n, int k, const void *packed_a, const uint8_t *b, int ldb,
+                                       int b_signed, void *c, int ldc, const ck_requant *rq, int m_begin,
+                                       int m_end, int n_begin, int n_end, void *scratch);
+CK_AVXVNNI void ck_qgemm_avxvnni(int m, int n, int k, const void *packed_a, const uint8_t *b, int ldb,
+                                 int b_signed, void *c, int ldc, const ck_requant *rq, int m_begin, int m_end,
+                                 int n_begin, int n_end, void *scratch);
+CK_AVX2 void ck_qgemm_avx2(int m, int n, int k, const void *packed_a, const uint8_t *b, int ldb, int b_signed,
+                           void *c, int ldc, const ck_requant *rq, int m_begin, int m_end, int n_begin, int n_end,
+                           void *scratch);
+/// Depthwise (geometry validated, channel range non-empty); each falls back to the scalar
+/// reference for geometries it does not cover.
+void ck_qdepthwise_avx512vnni(const void *in, ck_qparams in_q, const int8_t *weight, const ck_requant *rq,
+                              void *out, const ck_window *win, int c_begin, int c_end);
+void ck_qdepthwise_avxvnni(const void *in, ck_qparams in_q, const int8_t *weight, const ck_requant *rq,
+                           void *out, const ck_window *win, int c_begin, int c_end);
+void ck_qdepthwise_avx2(const void *in, ck_qparams in_q, const int8_t *weight, const ck_requant *rq,
+                        void *out, const ck_window *win, int c_begin, int c_end);
+/// Element-wise int8 kernels (QElementwise.c).
+CK_AVX2 void ck_quantize_avx2(const float *in, void *out, size_t n, ck_qparams p);
+CK_AVX2 void ck_dequantize_avx2(const void *in, float *out, size_t n, ck_qparams p);
+CK_AVX2 void ck_qadd_avx2(const void *a, ck_qparams pa, const void *b, ck_qparams pb, void *c, ck_qparams pc,
+                          size_t n);
+CK_AVX2 void ck_qrequantize_avx2(const void *in, ck_qparams pin, void *out, ck_qparams pout, size_t n);
+CK_AVX2 void ck_qglobal_avgpool_avx2(const void *in, ck_qparams pin, void *out, ck_qparams pout, int spatial,
+                                     int c_begin, int c_end);
 #endif
 
 #endif

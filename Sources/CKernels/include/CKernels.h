@@ -12,15 +12,22 @@
 #include "CKMemory.h"
 #include "CKAffinity.h"
 #include "CKMixtureTile.h"
+#include "CKWindow.h"
+#include "CKQuant.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/// Bit set of CPU features the dispatcher found (1 = AVX2 and FMA usable, 2 = AVX-512 F/DQ/BW/VL usable).
+/// Bit set of CPU features the dispatcher found: 1 = AVX2 and FMA usable, 2 = AVX-512 F/DQ/BW/VL
+/// usable, 4 = AVX-512 VNNI usable (only with 2), 8 = AVX-VNNI (VEX ymm vpdpbusd) usable (only
+/// with 1). One dispatch table filled once from these bits picks the fp32 GEMM driver and every
+/// int8 kernel (CKQuant.h); the other fp32 families follow its AVX2 / AVX-512 choice.
 int ck_cpu_features(void);
-/// Forces the scalar path (0), automatic dispatch (1) or automatic dispatch without AVX-512 (2,
-/// so tests and benchmarks can reach the AVX2 path on AVX-512 machines); tests compare them.
+/// Selects the dispatch mode: 0 forces the scalar paths, 1 is automatic dispatch, 2 automatic
+/// dispatch without AVX-512 (the AVX2 paths, and AVX-VNNI for int8 where present), 3 AVX2 without
+/// AVX-512 and without any VNNI (the plain AVX2 int8 paths); any other value means 1. Tests and
+/// benchmarks use it to reach every path on one machine and compare them. Process-wide.
 void ck_set_dispatch(int automatic);
 
 /// Activation fused into a kernel's epilogue.
@@ -40,15 +47,6 @@ typedef struct {
     float b;
 } ck_activation;
 
-/// Geometry of a 2-D convolution or pooling window.
-typedef struct {
-    int channels, in_h, in_w;      // input C, H, W (for conv: input channels of one group)
-    int out_h, out_w;
-    int kernel_h, kernel_w;
-    int stride_h, stride_w;
-    int pad_top, pad_left;         // bottom/right padding follows from out_h/out_w
-    int dilation_h, dilation_w;
-} ck_window;
 
 /// Depthwise convolution (groups == channels, one filter per channel) for channels
 /// [c_begin, c_end): out[c] = act(conv(in[c], weight[c]) + bias[c] (+ residual[c])).

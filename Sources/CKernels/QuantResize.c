@@ -1,0 +1,145 @@
+// Resize of 8-bit tensors with onnxruntime's bilinear arithmetic: weights dx1 = |s - x0|,
+// dx2 = |s - x1| (both 0.5 when x0 == x1), the four products summed in one fixed order in fp32
+// without FMA. Its 8-bit Resize (QOperator models) reads the codes and truncates the sum; its QDQ
+// graphs resize the dequantized values in float and quantize the sum. Both are reproduced here, so
+// results match bit for bit. Rows are widened to floats in `scratch` so the AVX2 path can gather.
+#include "Internal.h"
+
+// The sums must round exactly as onnxruntime's do: no fused multiply-adds.
+#pragma STDC FP_CONTRACT OFF
+
+CK_INLINE float q8_at(const void *p, size_t i, int is_signed) {
+    return is_signed ? (float)((const int8_t *)p)[i] : (float)((const uint8_t *)p)[i];
+}
+
+/// The horizontal weights of output column x, as onnxruntime computes them.
+CK_INLINE void q8_weights(const int32_t *x0, const int32_t *x1, const float *wx, int x, float *d1, float *d2) {
+    if (x0[x] == x1[x]) {
+        *d1 = 0.5f;
+        *d2 = 0.5f;
+        return;
+    }
+    float s = (float)x0[x] + wx[x];
+    *d1 = fabsf(s - (float)x0[x]);
+    *d2 = fabsf(s - (float)x1[x]);
+}
+
+/// Stores one interpolated value: truncated (requant == NULL) or quantized with *requant.
+CK_INLINE void q8_store(void *out, size_t i, float v, int is_signed, const ck_qparams *requant) {
+    int32_t q;
+    if (requant) {
+        float lo = (float)((is_signed ? -128 : 0) - requant->zero_point);
+        float hi = (float)((is_signed ? 127 : 255) - requant->zero_point);
+        float x = v / requant->scale;
+        x = x > lo ? x : lo;
+        x = x < hi ? x : hi;
+        q = (int32_t)nearbyintf(x) + requant->zero_point;
+    } else {
+        q = (int32_t)v;
+    }
+    if (is_signed) ((int8_t *)out)[i] = (int8_t)q;
+    else ((uint8_t *)out)[i] = (uint8_t)q;
+}
+
+/// Row of codes as floats: the codes themselves, or their dequantized values (x - zp) * scale.
+static void widen_row(const void *in, size_t offset, int n, int is_signed, const ck_qparams *dequant, float *dst) {
+    for (int i = 0; i < n; i++) {
+        float x = q8_at(in, offset + (size_t)i, is_signed);
+        dst[i] = dequant ? (x - (float)dequant->zero_point) * dequant->scale : x;
+    }
+}
+
+#if CK_X86
+// Same operations in the same order as the scalar loop (mul, mul, add…; no FMA), so results are identical.
+CK_AVX2 static int bilinear_row_avx2(const float *e00, const float *e01, const float *e10, const float *e11,
+                                     const float *dx1s, const float *dx2s, float dy1, float dy2, int out_w,
+                                     uint8_t *dst, int is_signed, const ck_qparams *requant) {
+    __m256 vdy1 = _mm256_set1_ps(dy1), vdy2 = _mm256_set1_ps(dy2);
+    __m256 lo = _mm256_setzero_ps(), hi = lo, scale = lo;
+    __m256i zp = _mm256_setzero_si256();
+    if (requant) {
+        scale = _mm256_set1_ps(requant->scale);
+        lo = _mm256_set1_ps((float)((is_signed ? -128 : 0) - requant->zero_point));
+        hi = _mm256_set1_ps((float)((is_signed ? 127 : 255) - requant->zero_point));
+        zp = _mm256_set1_epi32(requant->zero_point);
+    }
+    int x = 0;
+    for (; x + 8 <= out_w; x += 8) {
+        __m256 d1 = _mm256_loadu_ps(dx1s + x), d2 = _mm256_loadu_ps(dx2s + x);
+        __m256 v = _mm256_mul_ps(_mm256_mul_ps(d2, vdy2), _mm256_loadu_ps(e00 + x));
+        v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_mul_ps(d1, vdy2), _mm256_loadu_ps(e01 + x)));
+        v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_mul_ps(d2, vdy1), _mm256_loadu_ps(e10 + x)));
+        v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_mul_ps(d1, vdy1), _mm256_loadu_ps(e11 + x)));
+        __m256i q;
+        if (requant) {
+            // The scalar q8_store's steps: divide, clamp, round half to even (the default MXCSR mode), add zp.
+            __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_div_ps(v, scale), lo), hi);
+            q = _mm256_add_epi32(_mm256_cvtps_epi32(t), zp);
+        } else {
+            q = _mm256_cvttps_epi32(v);
+        }
+        __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        __m128i b = is_signed ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
+        _mm_storel_epi64((__m128i *)(dst + x), b);
+    }
+    return x;
+}
+#endif
+
+void ck_resize_bilinear_q8(const void *in, void *out, int is_signed, const ck_qparams *requant, int in_h, int in_w,
+                           int out_h, int out_w, const int32_t *y0, const int32_t *y1, const float *wy,
+                           const int32_t *x0, const int32_t *x1, const float *wx, int c_begin, int c_end,
+                           float *scratch) {
+    if (in_h <= 0 || in_w <= 0 || out_h <= 0 || out_w <= 0) return;
+    // scratch: two widened source rows, the horizontal weights, and the four corner values of
+    // every output column, which consecutive output rows with the same source rows reuse.
+    float *r0 = scratch, *r1 = r0 + in_w, *dx1s = r1 + in_w, *dx2s = dx1s + out_w;
+    float *e00 = dx2s + out_w, *e01 = e00 + out_w, *e10 = e01 + out_w, *e11 = e10 + out_w;
+    for (int x = 0; x < out_w; x++) q8_weights(x0, x1, wx, x, dx1s + x, dx2s + x);
+    const size_t in_plane = (size_t)in_h * (size_t)in_w, out_plane = (size_t)out_h * (size_t)out_w;
+    for (int c = c_begin; c < c_end; c++) {
+        int cached0 = -1, cached1 = -1;
+        for (int y = 0; y < out_h; y++) {
+            float dy1, dy2;
+            q8_weights(y0, y1, wy, y, &dy1, &dy2);
+            if (y0[y] != cached0 || y1[y] != cached1) {
+                widen_row(in, (size_t)c * in_plane + (size_t)y0[y] * (size_t)in_w, in_w, is_signed, requant, r0);
+                widen_row(in, (size_t)c * in_plane + (size_t)y1[y] * (size_t)in_w, in_w, is_signed, requant, r1);
+                for (int x = 0; x < out_w; x++) {
+                    e00[x] = r0[x0[x]];
+                    e01[x] = r0[x1[x]];
+                    e10[x] = r1[x0[x]];
+                    e11[x] = r1[x1[x]];
+                }
+                cached0 = y0[y];
+                cached1 = y1[y];
+            }
+            size_t base = (size_t)c * out_plane + (size_t)y * (size_t)out_w;
+            int x = 0;
+#if CK_X86
+            if (ck_use_avx2())
+                x = bilinear_row_avx2(e00, e01, e10, e11, dx1s, dx2s, dy1, dy2, out_w, (uint8_t *)out + base, is_signed, requant);
+#endif
+            for (; x < out_w; x++) {
+                float d1 = dx1s[x], d2 = dx2s[x];
+                float v = d2 * dy2 * e00[x];
+                v = v + d1 * dy2 * e01[x];
+                v = v + d2 * dy1 * e10[x];
+                v = v + d1 * dy1 * e11[x];
+                q8_store(out, base + (size_t)x, v, is_signed, requant);
+            }
+        }
+    }
+}
+
+void ck_resize_nearest_q8(const uint8_t *in, uint8_t *out, int in_h, int in_w, int out_h, int out_w,
+                          const int32_t *ys, const int32_t *xs, int c_begin, int c_end) {
+    const size_t in_plane = (size_t)in_h * (size_t)in_w, out_plane = (size_t)out_h * (size_t)out_w;
+    for (int c = c_begin; c < c_end; c++) {
+        for (int y = 0; y < out_h; y++) {
+            const uint8_t *row = in + (size_t)c * in_plane + (size_t)ys[y] * (size_t)in_w;
+            uint8_t *dst = out + (size_t)c * out_plane + (size_t)y * (size_t)out_w;
+            for (int x = 0; x < out_w; x++) dst[x] = row[xs[x]];
+        }
+    }
+}

@@ -1,0 +1,570 @@
+// Bit-exactness check of every int8 kernel path (CKQuant.h) against the scalar reference
+// (QuantScalar.c), on random shapes and on the edge cases the SIMD paths could get wrong: m not a
+// multiple of 8, k not a multiple of 4, column tails, sub-ranges, int8/uint8 inputs and outputs,
+// narrowed qmin/qmax, all-extreme operands with k = 4096 (no int16 saturation), depthwise 3x3 /
+// 5x5 (and other sizes) with strides, dilations, paddings, tiny images and channel ranges,
+// quantisation ties, NaN and huge values. Each path is reached through ck_set_dispatch (0 =
+// scalar, 1 = automatic, 2 = no AVX-512, 3 = AVX2 without VNNI); outputs outside the requested
+// ranges and the bytes after the scratch must stay untouched. Exits 1 on any mismatch.
+//
+// Build and run from the repository root (clang: MixtureTile.c needs its vector extensions):
+//   clang -O2 -fno-math-errno -D_GNU_SOURCE -ISources/CKernels/include -ISources/CKernels Sources/CKernels/*.c tools/kernels/qkernel_check.c -lm -o /tmp/qkernel_check && /tmp/qkernel_check
+#include "Internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+static uint64_t g_state = 0x1234567ULL;
+static uint64_t next_u64(void) {
+    g_state += 0x9E3779B97F4A7C15ULL;
+    uint64_t z = g_state;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+static int rnd(int lo, int hi) { return lo + (int)(next_u64() % (uint64_t)(hi - lo + 1)); }
+static float rndf(float lo, float hi) { return lo + (hi - lo) * (float)(next_u64() >> 40) / 16777216.0f; }
+static int pick(const int *v, int n) { return v[rnd(0, n - 1)]; }
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static void *xaligned(size_t n) {
+    void *p = aligned_alloc(64, (n + 63) / 64 * 64 + 64);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+/// Bytes after each output buffer that must stay untouched.
+#define GUARD 64
+
+#define NMODES 4
+static const int k_modes[NMODES] = {0, 1, 2, 3};
+static const char *g_mode_names[NMODES];
+
+typedef struct {
+    const char *name;
+    long cases[NMODES], bad[NMODES];
+} tally;
+
+enum { T_GEMM, T_GEMM_SPLIT, T_GEMM_EXTREME, T_DW, T_QUANT, T_DEQUANT, T_QADD, T_REQUANT, T_AVGPOOL, T_COUNT };
+static const char *const k_test_names[T_COUNT] = {"qgemm",    "qgemm split", "qgemm extreme", "qdepthwise",     "quantize",
+                                                 "dequantize", "qadd",       "qrequantize",   "qglobal_avgpool"};
+static tally g_tally[T_COUNT];
+static int g_reported = 0;
+
+/// Records one comparison; prints the first few mismatches with their context.
+static void record(int test, int mode_index, const void *got, const void *want, size_t bytes, const char *what) {
+    g_tally[test].cases[mode_index]++;
+    if (memcmp(got, want, bytes) == 0) return;
+    g_tally[test].bad[mode_index]++;
+    if (g_reported++ < 20) {
+        size_t i = 0;
+        while (((const uint8_t *)got)[i] == ((const uint8_t *)want)[i]) i++;
+        fprintf(stderr, "MISMATCH %s [%s] %s: first differing byte %zu: got 0x%02x want 0x%02x\n", g_tally[test].name,
+                g_mode_names[mode_index], what, i, ((const uint8_t *)got)[i], ((const uint8_t *)want)[i]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM
+
+typedef struct {
+    int m, n, k, lda, ldb, ldc, b_signed, out_signed;
+    int m0, m1, n0, n1;
+    int8_t *a;
+    uint8_t *b;
+    int32_t *bias;
+    float *scale;
+    ck_requant rq;
+} gemm_case;
+
+static void gemm_free(gemm_case *g) {
+    free(g->a);
+    free(g->b);
+    free(g->bias);
+    free(g->scale);
+}
+
+/// A random problem; `fill` 0 = random operands, otherwise all A = fill_a and all B = fill_b.
+static gemm_case gemm_make(int m, int n, int k, int sub, int narrow, int fill, int fill_a, int fill_b) {
+    gemm_case g;
+    memset(&g, 0, sizeof g);
+    g.m = m, g.n = n, g.k = k;
+    g.lda = k + rnd(0, 3);
+    g.ldb = n + (rnd(0, 2) ? 0 : rnd(1, 70));
+    g.ldc = n + (rnd(0, 2) ? 0 : rnd(1, 9));
+    g.b_signed = rnd(0, 1);
+    g.out_signed = rnd(0, 1);
+    g.m0 = 0, g.m1 = m, g.n0 = 0, g.n1 = n;
+    if (sub) {
+        g.m0 = rnd(0, m - 1), g.m1 = rnd(g.m0 + 1, m);
+        g.n0 = rnd(0, n - 1), g.n1 = rnd(g.n0 + 1, n);
+    }
+    g.a = xmalloc((size_t)m * (size_t)g.lda);
+    g.b = xmalloc((size_t)k * (size_t)g.ldb);
+    g.bias = xmalloc(sizeof(int32_t) * (size_t)m);
+    g.scale = xmalloc(sizeof(float) * (size_t)m);
+    for (size_t i = 0; i < (size_t)m * (size_t)g.lda; i++) g.a[i] = fill ? (int8_t)fill_a : (int8_t)rnd(-128, 127);
+    for (size_t i = 0; i < (size_t)k * (size_t)g.ldb; i++) g.b[i] = fill ? (uint8_t)fill_b : (uint8_t)rnd(0, 255);
+    // Scales that spread the typical |acc| ~ sqrt(k) * 128 * 74 over the output range, with
+    // some saturation on both ends.
+    float typical = sqrtf((float)k) * 128.0f * 74.0f;
+    for (int i = 0; i < m; i++) {
+        g.bias[i] = rnd(-1, 1) * rnd(0, 1 << 20);
+        g.scale[i] = rndf(20.0f, 300.0f) / typical;
+    }
+    int lo = g.out_signed ? -128 : 0, hi = g.out_signed ? 127 : 255;
+    g.rq.bias = g.bias;
+    g.rq.scale = g.scale;
+    g.rq.zero_point = rnd(lo, hi);
+    g.rq.qmin = lo;
+    g.rq.qmax = hi;
+    if (narrow) {
+        // A fused Relu (qmin = zero point) or Relu6-like clip.
+        g.rq.qmin = g.rq.zero_point;
+        if (narrow > 1) g.rq.qmax = ck_min_int(hi, g.rq.zero_point + rnd(1, 120));
+    }
+    g.rq.out_signed = g.out_signed;
+    return g;
+}
+
+static void gemm_describe(const gemm_case *g, char *buf, size_t len) {
+    snprintf(buf, len, "M%d N%d K%d lda %d ldb %d ldc %d rows %d..%d cols %d..%d b_signed %d out_signed %d zp %d q[%d,%d]",
+             g->m, g->n, g->k, g->lda, g->ldb, g->ldc, g->m0, g->m1, g->n0, g->n1, g->b_signed, g->out_signed,
+             g->rq.zero_point, g->rq.qmin, g->rq.qmax);
+}
+
+/// Runs the case on every mode (whole ranges, or split into blocks like threads) and compares the
+/// whole C buffer and the scratch guard against the reference.
+static void gemm_check(gemm_case *g, int test, int split) {
+    size_t packed_size = ck_qgemm_packed_a_size(g->m, g->k);
+    void *packed = xaligned(packed_size);
+    ck_qgemm_pack_a(g->m, g->k, g->a, g->lda, packed);
+    size_t c_bytes = (size_t)g->m * (size_t)g->ldc + GUARD;   // + a guard against overruns
+    uint8_t *want = xmalloc(c_bytes), *got = xmalloc(c_bytes);
+    memset(want, 0xA5, c_bytes);
+    ck_qgemm_scalar(g->m, g->n, g->k, packed, g->b, g->ldb, g->b_signed, want, g->ldc, &g->rq, g->m0, g->m1, g->n0,
+                    g->n1);
+    size_t scratch_size = ck_qgemm_scratch_size(g->k);
+    uint8_t *scratch = xaligned(scratch_size + 64);
+    char desc[256];
+    gemm_describe(g, desc, sizeof desc);
+    for (int mi = 0; mi < NMODES; mi++) {
+        ck_set_dispatch(k_modes[mi]);
+        memset(got, 0xA5, c_bytes);
+        memset(scratch + scratch_size, 0x5A, 64);
+        if (!split) {
+            ck_qgemm(g->m, g->n, g->k, packed, g->b, g->ldb, g->b_signed, got, g->ldc, &g->rq, g->m0, g->m1, g->n0,
+                     g->n1, scratch);
+        } else {
+            // Arbitrary row and column cuts, as a caller's threads would make.
+            int mc = rnd(g->m0, g->m1), nc1 = rnd(g->n0, g->n1), nc2 = rnd(nc1, g->n1);
+            int rows[3] = {g->m0, mc, g->m1}, cols[4] = {g->n0, nc1, nc2, g->n1};
+            for (int r = 0; r < 2; r++)
+                for (int c = 0; c < 3; c++)
+                    ck_qgemm(g->m, g->n, g->k, packed, g->b, g->ldb, g->b_signed, got, g->ldc, &g->rq, rows[r],
+                             rows[r + 1], cols[c], cols[c + 1], scratch);
+        }
+        record(test, mi, got, want, c_bytes, desc);
+        for (int i = 0; i < 64; i++)
+            if (scratch[scratch_size + i] != 0x5A) {
+                g_tally[test].bad[mi]++;
+                fprintf(stderr, "SCRATCH OVERRUN [%s] %s\n", g_mode_names[mi], desc);
+                break;
+            }
+    }
+    ck_set_dispatch(1);
+    free(packed);
+    free(want);
+    free(got);
+    free(scratch);
+}
+
+static void gemm_tests(void) {
+    static const int ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 27, 31, 32, 33, 48, 63, 64, 96, 144, 192, 288, 576, 1000, 2305};
+    static const int ms[] = {1, 2, 3, 5, 7, 8, 9, 13, 15, 16, 17, 24, 31, 33, 47};
+    // Random shapes, whole and sub-ranges, full and narrowed output ranges.
+    for (int it = 0; it < 700; it++) {
+        int k = it < 600 ? pick(ks, (int)(sizeof ks / sizeof ks[0])) : rnd(1, 3000);
+        int m = pick(ms, (int)(sizeof ms / sizeof ms[0]));
+        int n = rnd(1, 100);
+        if (it % 50 == 0) n = rnd(100, 2200);  // several column blocks (K permitting)
+        if ((size_t)m * (size_t)n * (size_t)k > 40000000) n = ck_max_int(1, (int)(40000000 / ((size_t)m * (size_t)k)));
+        gemm_case g = gemm_make(m, n, k, it % 3 == 1, it % 4 == 3 ? rnd(1, 2) : 0, 0, 0, 0);
+        gemm_check(&g, T_GEMM, 0);
+        gemm_free(&g);
+    }
+    // Column tails 1..100 for a few K, every row count 1..17.
+    for (int n = 1; n <= 100; n++) {
+        gemm_case g = gemm_make(rnd(1, 17), n, pick(ks, 12), 0, 0, 0, 0, 0);
+        gemm_check(&g, T_GEMM, 0);
+        gemm_free(&g);
+    }
+    // Shapes of real layers, with multi-block columns (K = 2880 leaves 176 columns a block on
+    // AVX-512, so 700 columns take several).
+    static const int layers[][3] = {{16, 700, 2880}, {48, 333, 648}, {96, 1500, 16}, {320, 100, 960}, {24, 2049, 144},
+                                    {9, 700, 1100}, {3, 650, 600}};
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        gemm_case g = gemm_make(layers[i][0], layers[i][1], layers[i][2], i % 2, 0, 0, 0, 0);
+        gemm_check(&g, T_GEMM, 0);
+        gemm_free(&g);
+    }
+    // Blocks split at arbitrary boundaries equal one call.
+    for (int it = 0; it < 120; it++) {
+        gemm_case g = gemm_make(rnd(2, 40), rnd(2, 300), rnd(1, 700), it % 2, it % 5 == 0, 0, 0, 0);
+        gemm_check(&g, T_GEMM_SPLIT, 1);
+        gemm_free(&g);
+    }
+    // Extremes with k = 4096: |acc| = 128 * 255 * 4096 needs int32, any int16 pair sum would
+    // saturate. Every sign combination of A and (flipped) B.
+    static const int fills[][3] = {{-128, 255, 0}, {127, 255, 0}, {-128, 0x7F, 1}, {127, 0x7F, 1}, {-128, 0x80, 1}, {127, 0, 0}};
+    for (size_t i = 0; i < sizeof fills / sizeof fills[0]; i++) {
+        for (int rep = 0; rep < 4; rep++) {
+            gemm_case g = gemm_make(rnd(1, 20), rnd(1, 130), 4096, rep == 3, 0, 1, fills[i][0], fills[i][1]);
+            g.b_signed = fills[i][2];
+            for (int r = 0; r < g.m; r++) {
+                g.bias[r] = 0;
+                g.scale[r] = 100.0f / (128.0f * 255.0f * 4096.0f);   // acc -> about +-100
+            }
+            gemm_check(&g, T_GEMM_EXTREME, 0);
+            // The reference itself: every element is zp + round(acc * scale), clamped.
+            gemm_free(&g);
+        }
+    }
+    // The closed form of one extreme case, to show the reference (and so every path) is exact.
+    {
+        gemm_case g = gemm_make(8, 16, 4096, 0, 0, 1, -128, 255);
+        g.b_signed = 0;
+        g.out_signed = 1;
+        g.rq.out_signed = 1;
+        g.rq.zero_point = 0;
+        g.rq.qmin = -128;
+        g.rq.qmax = 127;
+        for (int r = 0; r < 8; r++) g.bias[r] = 0, g.scale[r] = 1.0f / 1048576.0f;   // -133693440 / 2^20 = -127.5
+        void *packed = xaligned(ck_qgemm_packed_a_size(8, 4096));
+        ck_qgemm_pack_a(8, 4096, g.a, g.lda, packed);
+        void *scratch = xaligned(ck_qgemm_scratch_size(4096));
+        for (int mi = 0; mi < NMODES; mi++) {
+            int8_t c[8 * 200];
+            ck_set_dispatch(k_modes[mi]);
+            ck_qgemm(8, 16, 4096, packed, g.b, g.ldb, 0, c, g.ldc, &g.rq, 0, 8, 0, 16, scratch);
+            int8_t expect = -128;   // round_half_even(-127.5) = -128
+            g_tally[T_GEMM_EXTREME].cases[mi]++;
+            for (int r = 0; r < 8; r++)
+                for (int j = 0; j < 16; j++)
+                    if (c[r * g.ldc + j] != expect) {
+                        g_tally[T_GEMM_EXTREME].bad[mi]++;
+                        fprintf(stderr, "EXTREME closed form [%s]: got %d want %d\n", g_mode_names[mi], c[r * g.ldc + j], expect);
+                        r = 8;
+                        break;
+                    }
+        }
+        ck_set_dispatch(1);
+        free(packed);
+        free(scratch);
+        gemm_free(&g);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Depthwise
+
+static int out_len(int size, int kernel, int stride, int dilation, int pad_begin, int pad_end) {
+    int span = size + pad_begin + pad_end - ((kernel - 1) * dilation + 1);
+    return span < 0 ? 0 : span / stride + 1;
+}
+
+static void dw_case(int C, int H, int W, int KH, int KW, int sh, int sw, int dh, int dw, int pt, int pb, int pl,
+                    int pr, int in_signed, int zp_in, int narrow, int sub) {
+    ck_window g;
+    g.channels = C, g.in_h = H, g.in_w = W;
+    g.out_h = out_len(H, KH, sh, dh, pt, pb);
+    g.out_w = out_len(W, KW, sw, dw, pl, pr);
+    if (g.out_h <= 0 || g.out_w <= 0) return;
+    g.kernel_h = KH, g.kernel_w = KW, g.stride_h = sh, g.stride_w = sw, g.pad_top = pt, g.pad_left = pl;
+    g.dilation_h = dh, g.dilation_w = dw;
+    size_t in_n = (size_t)C * H * W, out_n = (size_t)C * g.out_h * g.out_w + GUARD;
+    uint8_t *in = xmalloc(in_n), *want = xmalloc(out_n), *got = xmalloc(out_n);
+    int8_t *w = xmalloc((size_t)C * KH * KW);
+    int32_t *bias = xmalloc(sizeof(int32_t) * C);
+    float *scale = xmalloc(sizeof(float) * C);
+    for (size_t i = 0; i < in_n; i++) in[i] = (uint8_t)rnd(0, 255);
+    for (int i = 0; i < C * KH * KW; i++) w[i] = (int8_t)rnd(-128, 127);
+    int out_signed = rnd(0, 1), lo = out_signed ? -128 : 0, hi = out_signed ? 127 : 255;
+    for (int c = 0; c < C; c++) {
+        bias[c] = rnd(-20000, 20000);
+        scale[c] = rndf(0.5f, 8.0f) / (sqrtf((float)(KH * KW)) * 128.0f * 80.0f);
+    }
+    ck_requant rq = {bias, scale, rnd(lo, hi), lo, hi, out_signed};
+    if (narrow) rq.qmin = rq.zero_point, rq.qmax = ck_min_int(hi, rq.zero_point + rnd(1, 100));
+    ck_qparams q = {0.05f, zp_in, in_signed};
+    int c0 = 0, c1 = C;
+    if (sub) c0 = rnd(0, C - 1), c1 = rnd(c0 + 1, C);
+    memset(want, 0xA5, out_n);
+    ck_qdepthwise_conv2d_scalar(in, q, w, &rq, want, &g, c0, c1);
+    char desc[256];
+    snprintf(desc, sizeof desc, "C%d %dx%d k%dx%d s%d,%d d%d,%d pads t%d l%d b%d r%d -> %dx%d ch %d..%d in_signed %d zp %d q[%d,%d] out_signed %d",
+             C, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, g.out_h, g.out_w, c0, c1, in_signed, zp_in, rq.qmin,
+             rq.qmax, out_signed);
+    for (int mi = 0; mi < NMODES; mi++) {
+        ck_set_dispatch(k_modes[mi]);
+        memset(got, 0xA5, out_n);
+        ck_qdepthwise_conv2d(in, q, w, &rq, got, &g, c0, c1);
+        record(T_DW, mi, got, want, out_n, desc);
+    }
+    ck_set_dispatch(1);
+    free(in);
+    free(want);
+    free(got);
+    free(w);
+    free(bias);
+    free(scale);
+}
+
+static void dw_tests(void) {
+    static const int sizes[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 33, 40, 64, 65, 100, 129};
+    static const int dils[] = {1, 1, 2, 4};
+    const int nsizes = (int)(sizeof sizes / sizeof sizes[0]);
+    for (int it = 0; it < 1500; it++) {
+        int k = it % 2 ? 5 : 3;
+        int KH = k, KW = k;
+        if (it % 10 == 9) {
+            // Other kernel sizes: the generic SIMD row kernel or the scalar fallback.
+            static const int other[][2] = {{1, 1}, {3, 1}, {1, 3}, {7, 7}, {3, 5}, {2, 2}, {9, 9}};
+            int o = rnd(0, 6);
+            KH = other[o][0], KW = other[o][1];
+        }
+        int sh = rnd(1, 2), sw = rnd(1, 2);
+        if (it % 17 == 0) sh = rnd(1, 4), sw = rnd(3, 4);
+        int dh = pick(dils, 4), dw = pick(dils, 4);
+        int H = pick(sizes, nsizes), W = pick(sizes, nsizes);
+        if (it % 7 == 0) H = rnd(1, 3), W = rnd(1, 3);
+        int pt = rnd(0, (KH - 1) * dh), pb = rnd(0, (KH - 1) * dh), pl = rnd(0, (KW - 1) * dw), pr = rnd(0, (KW - 1) * dw);
+        int in_signed = rnd(0, 1);
+        int zp = in_signed ? rnd(-128, 127) : rnd(0, 255);
+        if (it % 53 == 0) zp = rnd(-1000, 1000);          // odd but still int16-safe
+        if (it % 211 == 0) zp = 40000;                      // outside the SIMD paths' range: fallback
+        int C = it % 5 == 0 ? rnd(1, 3) : rnd(1, 12);
+        dw_case(C, H, W, KH, KW, sh, sw, dh, dw, pt, pb, pl, pr, in_signed, zp, it % 6 == 5, it % 3 == 1);
+    }
+    // Planes too large to stage whole (the ring of rows), with every stride and dilation.
+    for (int it = 0; it < 80; it++) {
+        int k = it % 2 ? 5 : 3, sh = rnd(1, 2), sw = rnd(1, 2), dh = pick(dils, 4), dw = pick(dils, 4);
+        int H = rnd(60, 140), W = rnd(100, 400), in_signed = rnd(0, 1);
+        dw_case(rnd(1, 2), H, W, k, k, sh, sw, dh, dw, rnd(0, (k - 1) * dh), rnd(0, (k - 1) * dh), rnd(0, (k - 1) * dw),
+                rnd(0, (k - 1) * dw), in_signed, in_signed ? rnd(-128, 127) : rnd(0, 255), it % 4 == 3, it % 3 == 1);
+    }
+    // Negative top/left padding (windows starting inside the image, as a row-tiling caller makes).
+    for (int it = 0; it < 40; it++) {
+        int k = it % 2 ? 5 : 3, in_signed = rnd(0, 1);
+        dw_case(rnd(1, 3), rnd(5, 40), rnd(5, 70), k, k, rnd(1, 2), rnd(1, 2), rnd(1, 2), rnd(1, 2), -rnd(0, 3), rnd(0, 2),
+                -rnd(0, 3), rnd(0, 2), in_signed, in_signed ? rnd(-128, 127) : rnd(0, 255), 0, it % 2);
+    }
+    // DeepLab-like geometries: "same" padding, dilation 2 and 4, wide rows (several chunks).
+    dw_case(8, 16, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 0, 128, 0, 0);
+    dw_case(8, 16, 32, 3, 3, 1, 1, 4, 4, 4, 4, 4, 4, 1, -3, 1, 1);
+    dw_case(4, 20, 3000, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 7, 0, 0);
+    dw_case(4, 20, 3000, 5, 5, 1, 2, 1, 1, 2, 2, 2, 2, 1, 0, 0, 0);
+    dw_case(3, 40, 700, 3, 3, 1, 1, 18, 18, 18, 18, 18, 18, 0, 100, 0, 0);
+    dw_case(3, 8, 9, 5, 5, 2, 2, 4, 4, 8, 8, 8, 8, 0, 255, 0, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise
+
+static float special_float(void) {
+    static const float v[] = {0.0f, -0.0f, 1e30f, -1e30f, 3.4e38f, -3.4e38f, 1e-40f, -1e-40f, 2147483648.0f, -2147483904.0f};
+    int i = rnd(0, 12);
+    if (i < 10) return v[i];
+    if (i == 10) return INFINITY;
+    if (i == 11) return -INFINITY;
+    return NAN;
+}
+
+static ck_qparams rand_params(void) {
+    ck_qparams p;
+    p.is_signed = rnd(0, 1);
+    p.zero_point = p.is_signed ? rnd(-128, 127) : rnd(0, 255);
+    p.scale = rndf(0.001f, 0.2f);
+    return p;
+}
+
+static void quant_tests(void) {
+    for (int it = 0; it < 3000; it++) {
+        size_t n = (size_t)(it < 2900 ? rnd(0, 300) : rnd(1000, 5000));
+        ck_qparams p = rand_params();
+        int kind = it % 4;
+        if (kind == 1) p.scale = ldexpf(1.0f, rnd(-8, 2));   // power-of-two scales: exact ties
+        float *x = xmalloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++) {
+            int r = rnd(0, 9);
+            if (kind == 1 || r < 3) {
+                // x / scale = k + 0.5 exactly (power-of-two scale) or as near as rounding gets.
+                x[i] = ((float)rnd(-300, 300) + 0.5f) * p.scale;
+            } else if (r == 3) {
+                x[i] = special_float();
+            } else {
+                x[i] = rndf(-300.0f, 300.0f) * p.scale;
+            }
+        }
+        uint8_t *want = xmalloc(n + 16), *got = xmalloc(n + 16);
+        memset(want, 0xA5, n + 16);
+        ck_quantize_scalar(x, want, n, p);
+        char desc[128];
+        snprintf(desc, sizeof desc, "n %zu scale %g zp %d signed %d", n, p.scale, p.zero_point, p.is_signed);
+        for (int mi = 0; mi < NMODES; mi++) {
+            ck_set_dispatch(k_modes[mi]);
+            memset(got, 0xA5, n + 16);
+            ck_quantize(x, got, n, p);
+            record(T_QUANT, mi, got, want, n + 16, desc);
+        }
+        free(x);
+        free(want);
+        free(got);
+    }
+    ck_set_dispatch(1);
+}
+
+static void dequant_tests(void) {
+    for (int it = 0; it < 1000; it++) {
+        size_t n = (size_t)rnd(0, 300);
+        ck_qparams p = rand_params();
+        if (it % 10 == 0) p.zero_point = rnd(-100000, 100000);
+        uint8_t *x = xmalloc(n);
+        for (size_t i = 0; i < n; i++) x[i] = (uint8_t)rnd(0, 255);
+        float *want = xmalloc((n + 4) * sizeof(float)), *got = xmalloc((n + 4) * sizeof(float));
+        memset(want, 0xA5, (n + 4) * sizeof(float));
+        ck_dequantize_scalar(x, want, n, p);
+        char desc[128];
+        snprintf(desc, sizeof desc, "n %zu scale %g zp %d signed %d", n, p.scale, p.zero_point, p.is_signed);
+        for (int mi = 0; mi < NMODES; mi++) {
+            ck_set_dispatch(k_modes[mi]);
+            memset(got, 0xA5, (n + 4) * sizeof(float));
+            ck_dequantize(x, got, n, p);
+            record(T_DEQUANT, mi, got, want, (n + 4) * sizeof(float), desc);
+        }
+        free(x);
+        free(want);
+        free(got);
+    }
+    ck_set_dispatch(1);
+}
+
+static void qadd_requant_tests(void) {
+    for (int it = 0; it < 2000; it++) {
+        size_t n = (size_t)(it % 100 == 0 ? rnd(1000, 4000) : rnd(0, 300));
+        ck_qparams pa = rand_params(), pb = rand_params(), pc = rand_params();
+        if (it % 5 == 0) pc.scale = pa.scale;          // ratios of exactly 1 and ties
+        if (it % 7 == 0) pc.scale = 2.0f * pb.scale;
+        uint8_t *a = xmalloc(n), *b = xmalloc(n);
+        for (size_t i = 0; i < n; i++) a[i] = (uint8_t)rnd(0, 255), b[i] = (uint8_t)rnd(0, 255);
+        uint8_t *want = xmalloc(n + 16), *got = xmalloc(n + 16);
+        char desc[192];
+        snprintf(desc, sizeof desc, "n %zu a(%g,%d,%d) b(%g,%d,%d) c(%g,%d,%d)", n, pa.scale, pa.zero_point, pa.is_signed,
+                 pb.scale, pb.zero_point, pb.is_signed, pc.scale, pc.zero_point, pc.is_signed);
+        memset(want, 0xA5, n + 16);
+        ck_qadd_scalar(a, pa, b, pb, want, pc, n);
+        for (int mi = 0; mi < NMODES; mi++) {
+            ck_set_dispatch(k_modes[mi]);
+            memset(got, 0xA5, n + 16);
+            ck_qadd(a, pa, b, pb, got, pc, n);
+            record(T_QADD, mi, got, want, n + 16, desc);
+        }
+        // Requantisation (equal encodings: the byte copy).
+        ck_qparams pout = it % 9 == 0 ? pa : pc;
+        memset(want, 0xA5, n + 16);
+        ck_qrequantize_scalar(a, pa, want, pout, n);
+        for (int mi = 0; mi < NMODES; mi++) {
+            ck_set_dispatch(k_modes[mi]);
+            memset(got, 0xA5, n + 16);
+            ck_qrequantize(a, pa, got, pout, n);
+            record(T_REQUANT, mi, got, want, n + 16, desc);
+        }
+        free(a);
+        free(b);
+        free(want);
+        free(got);
+    }
+    ck_set_dispatch(1);
+}
+
+static void avgpool_tests(void) {
+    for (int it = 0; it < 800; it++) {
+        int C = rnd(1, 10);
+        int spatial = it % 50 == 0 ? rnd(2000, 70000) : rnd(0, 300);
+        ck_qparams pin = rand_params(), pout = rand_params();
+        size_t total = (size_t)C * (size_t)(spatial > 0 ? spatial : 0);
+        uint8_t *x = xmalloc(total);
+        int fill = it % 13 == 0 ? rnd(0, 255) : -1;   // constant planes: sums at the extremes
+        for (size_t i = 0; i < total; i++) x[i] = (uint8_t)(fill >= 0 ? fill : rnd(0, 255));
+        int c0 = 0, c1 = C;
+        if (it % 3 == 1) c0 = rnd(0, C - 1), c1 = rnd(c0 + 1, C);
+        uint8_t want[16], got[16];
+        char desc[160];
+        snprintf(desc, sizeof desc, "C %d spatial %d ch %d..%d in(%g,%d,%d) out(%g,%d,%d)", C, spatial, c0, c1, pin.scale,
+                 pin.zero_point, pin.is_signed, pout.scale, pout.zero_point, pout.is_signed);
+        memset(want, 0xA5, sizeof want);
+        ck_qglobal_avgpool_scalar(x, pin, want, pout, spatial, c0, c1);
+        for (int mi = 0; mi < NMODES; mi++) {
+            ck_set_dispatch(k_modes[mi]);
+            memset(got, 0xA5, sizeof got);
+            ck_qglobal_avgpool(x, pin, got, pout, spatial, c0, c1);
+            record(T_AVGPOOL, mi, got, want, sizeof got, desc);
+        }
+        free(x);
+    }
+    ck_set_dispatch(1);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+int main(void) {
+    for (int t = 0; t < T_COUNT; t++) g_tally[t].name = k_test_names[t];
+    int features = ck_cpu_features();
+    printf("ck_cpu_features() = %d (1 AVX2+FMA, 2 AVX-512, 4 AVX-512 VNNI, 8 AVX-VNNI)\n", features);
+    for (int mi = 0; mi < NMODES; mi++) {
+        ck_set_dispatch(k_modes[mi]);
+        g_mode_names[mi] = ck_qgemm_path();
+        printf("dispatch mode %d: ck_qgemm_path() = %s\n", k_modes[mi], g_mode_names[mi]);
+    }
+    ck_set_dispatch(1);
+    if (ck_qgemm_scratch_size(0) < 64 || ck_qgemm_packed_a_size(0, 3) != 0 || ck_qgemm_packed_a_size(9, 5) != 2 * 2 * 32) {
+        fprintf(stderr, "size functions wrong\n");
+        return 1;
+    }
+    gemm_tests();
+    dw_tests();
+    quant_tests();
+    dequant_tests();
+    qadd_requant_tests();
+    avgpool_tests();
+    long total_bad = 0;
+    printf("%-18s", "cases (bad)");
+    for (int mi = 0; mi < NMODES; mi++) printf(" | mode %d %-12s", k_modes[mi], g_mode_names[mi]);
+    printf("\n");
+    for (int t = 0; t < T_COUNT; t++) {
+        printf("%-18s", g_tally[t].name);
+        for (int mi = 0; mi < NMODES; mi++) {
+            printf(" | %7ld (%ld)%*s", g_tally[t].cases[mi], g_tally[t].bad[mi], 8, "");
+            total_bad += g_tally[t].bad[mi];
+        }
+        printf("\n");
+    }
+    printf(total_bad ? "FAILED: %ld mismatches\n" : "all paths bit-identical to the scalar reference\n", total_bad);
+    return total_bad ? 1 : 0;
+}
