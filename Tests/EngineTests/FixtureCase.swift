@@ -14,11 +14,13 @@ struct FixtureCase: CustomStringConvertible, Sendable {
     var description: String { name }
     var model: String { directory.appendingPathComponent("model.onnx").path }
 
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/engine")
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let root = fixtures.appendingPathComponent("engine")
 
-    /// Every case directory, sorted by name.
-    static func all() -> [FixtureCase] {
+    /// Every case directory under Fixtures/`folder` (engine: fp32 models; quant: int8 ones), sorted by name.
+    static func all(in folder: String = "engine") -> [FixtureCase] {
+        let root = fixtures.appendingPathComponent(folder)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
         return names.sorted().compactMap { name in
             let dir = root.appendingPathComponent(name)
@@ -45,5 +47,10 @@ struct FixtureCase: CustomStringConvertible, Sendable {
 
     func expected(_ output: String) throws -> NumPyArray {
         try NumPyArray(contentsOf: directory.appendingPathComponent("expected/\(NumPyArray.fileStem(for: output)).npy"))
+    }
+
+    /// onnxruntime's output of the float model a quantized fixture was made from.
+    func expectedFloat(_ output: String) throws -> NumPyArray {
+        try NumPyArray(contentsOf: directory.appendingPathComponent("expected_fp32/\(NumPyArray.fileStem(for: output)).npy"))
     }
 }

@@ -14,8 +14,12 @@ and each thread count N (--threads, default 1 2), K rounds (--rounds) are interl
 rotating which engine goes first. Every engine gets K x R measured runs (at least 20 by
 default); the table gives medians and p90s over all of them and the ratios moeseg/ORT.
 
+A quantized model is just another .onnx file. --pair FLOAT.onnx:QUANT (QUANT an .onnx file or a
+fixture directory) benchmarks both on QUANT's input, as rows "<name> fp32" and "<name> int8" (<name>: QUANT's, less "_int8").
+
     python tools/bench/compare_ort.py out/models/lraspp_mobilenet_v3_large \\
-        out/models/deeplabv3plus_mobilenetv2 --moeseg .build/release/moeseg --json bench.json"""
+        out/models/deeplabv3plus_mobilenetv2 --moeseg .build/release/moeseg --json bench.json
+    python tools/bench/compare_ort.py --pair out/models/lraspp_mobilenet_v3_large/model.onnx:out/models/lraspp_mobilenet_v3_large_int8"""
 
 from __future__ import annotations
 
@@ -230,7 +234,9 @@ def format_table(rows: list[dict]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="+", metavar="MODEL", help="ONNX file or fixture-layout directory")
+    parser.add_argument("models", nargs="*", metavar="MODEL", help="ONNX file or fixture-layout directory")
+    parser.add_argument("--pair", action="append", default=[], metavar="FLOAT.onnx:QUANT",
+                        help="a float model and its quantized copy, on the same input (repeatable)")
     parser.add_argument("--input", type=Path, help="input .npy for every model (else the directory's input.npy, "
                                                    "else N(0,1) of the model's input shape)")
     parser.add_argument("--moeseg", default=".build/release/moeseg",
@@ -250,6 +256,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.rounds * args.runs_per_round < 20:
         print(f"warning: {args.rounds} x {args.runs_per_round} < 20 measured runs per engine", file=sys.stderr)
+    if not args.models and not args.pair:
+        parser.error("give at least one MODEL or --pair")
+    if any(":" not in pair for pair in args.pair):
+        parser.error("--pair takes FLOAT.onnx:QUANT")
     if min(args.threads) < 1 or args.rounds < 1 or args.runs_per_round < 1 or args.warmup < 0:
         parser.error("threads, rounds and runs per round must be positive, warm-up non-negative")
 
@@ -258,6 +268,13 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="compare_ort_") as scratch:
             targets = [resolve_target(m, args.input, Path(scratch), args.seed) for m in args.models]
+            for pair in args.pair:
+                float_spec, _, quant_spec = pair.rpartition(":")
+                quant = resolve_target(quant_spec, args.input, Path(scratch), args.seed)
+                floating = resolve_target(float_spec, quant.input_path, Path(scratch), args.seed)
+                base = quant.name.removesuffix("_int8")
+                floating.name, quant.name = f"{base} fp32", f"{base} int8"
+                targets += [floating, quant]
             for target in targets:
                 for threads in args.threads:
                     print(f"{target.name}, {threads} thread(s)...", file=sys.stderr, flush=True)

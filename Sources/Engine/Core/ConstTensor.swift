@@ -1,7 +1,20 @@
-/// Element types the engine understands. Runtime tensors are always `float32`; integer and
-/// boolean tensors exist only at load time, in the shape computations that get folded away.
+/// Element types the engine understands. Run-time tensors are `float32`, or `uint8`/`int8` in
+/// quantized models (the activations between QuantizeLinear and DequantizeLinear); other integer
+/// and boolean tensors exist only at load time, in the shape computations that get folded away.
 public enum DType: String, Sendable, Equatable {
-    case float32, int64, bool
+    case float32, int64, bool, uint8, int8
+
+    /// Bytes per element of a run-time tensor of this type.
+    public var byteSize: Int {
+        switch self {
+        case .uint8, .int8, .bool: 1
+        case .float32: 4
+        case .int64: 8
+        }
+    }
+
+    /// True for the 8-bit types of quantized tensors.
+    public var isQuantized: Bool { self == .uint8 || self == .int8 }
 }
 
 /// A load-time tensor with known contents: an initializer, a folded constant, or the value
@@ -78,6 +91,9 @@ public struct ValueInfo: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var count: Int { shape.reduce(1, *) }
+
+    /// Bytes of a run-time tensor of this shape and type.
+    public var byteCount: Int { count * dtype.byteSize }
 
     /// Largest tensor the engine accepts (2^28 elements, 1 GiB of floats): anything bigger
     /// in a segmentation model is a corrupt file, and checking it keeps shape arithmetic

@@ -7,6 +7,9 @@ enum ONNXImporter {
     static let supportedOpsets = 13...18
 
     /// Parses a model file. The protobuf bytes are released before returning.
+    /// The com.microsoft operators onnxruntime's quantizer writes in QOperator models.
+    static let microsoftOps: Set<String> = ["QLinearAdd", "QLinearConcat", "QLinearGlobalAveragePool"]
+
     static func load(path: String) throws -> (graph: Graph, declaredInputs: [String: [Int?]]) {
         let url = URL(fileURLWithPath: path)
         // Parse in a function of its own so the mapped file is unmapped before the weights
@@ -21,6 +24,17 @@ enum ONNXImporter {
             return try parse(data)
         }
         return try convert(try parseFile(), baseDirectory: url.deletingLastPathComponent())
+    }
+
+    /// The parsed protobuf of the model at `path` (for rewriting it, e.g. quantization).
+    static func loadProto(path: String) throws -> Onnx_ModelProto {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw EngineError.unreadableFile(path: path, reason: (error as NSError).localizedDescription)
+        }
+        return try parse(data)
     }
 
     /// Parses a model held in memory; external data is resolved against `baseDirectory`.
@@ -90,7 +104,8 @@ enum ONNXImporter {
             nodes.append(Node(name: proto.name, opType: proto.opType, domain: proto.domain,
                               inputs: proto.input, outputs: proto.output, attributes: attributes))
         }
-        for node in nodes where !(node.domain.isEmpty || node.domain == "ai.onnx") {
+        for node in nodes where !(node.domain.isEmpty || node.domain == "ai.onnx")
+            && !(node.domain == "com.microsoft" && microsoftOps.contains(node.opType)) {
             throw EngineError.unsupportedOperators(["\(node.domain).\(node.opType) (first at node \(node.label))"])
         }
         let outputs = model.graph.output.map(\.name)

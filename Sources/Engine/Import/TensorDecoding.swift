@@ -21,6 +21,9 @@ enum ONNXDataType: Int32 {
         switch self {
         case .float, .float16, .double: .float32
         case .bool: .bool
+        // Kept apart from other integers: a zero point's type decides QuantizeLinear's output type.
+        case .uint8: .uint8
+        case .int8: .int8
         default: .int64
         }
     }
@@ -121,8 +124,8 @@ struct TensorDecoder {
             case .uint32: return ConstTensor(ints: load(UInt32.self), shape: shape)
             case .int16: return ConstTensor(ints: load(Int16.self), shape: shape)
             case .uint16: return ConstTensor(ints: load(UInt16.self), shape: shape)
-            case .int8: return ConstTensor(ints: load(Int8.self), shape: shape)
-            case .uint8: return ConstTensor(ints: load(UInt8.self), shape: shape)
+            case .int8: return ConstTensor(ints: load(Int8.self), shape: shape, dtype: .int8)
+            case .uint8: return ConstTensor(ints: load(UInt8.self), shape: shape, dtype: .uint8)
             case .bool: return ConstTensor(ints: load(UInt8.self).map { $0 != 0 ? 1 : 0 }, shape: shape, dtype: .bool)
             case .string: return ConstTensor(ints: [], shape: [0])
             }

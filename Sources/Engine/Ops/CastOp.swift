@@ -5,7 +5,8 @@ enum CastOp: Operator {
     static func target(_ ctx: OpContext) throws -> DType {
         let to = try ctx.int("to")
         guard let type = ONNXDataType(rawValue: Int32(to)), type != .string else { throw ctx.fail("cannot cast to type \(to)") }
-        return type.dtype
+        // 8-bit casts are integers like any other at load time, not quantized run-time tensors.
+        return type.dtype.isQuantized ? .int64 : type.dtype
     }
 
     static func inferShapes(_ ctx: OpContext) throws -> [ValueInfo] {
@@ -16,7 +17,7 @@ enum CastOp: Operator {
         let x = try ctx.requireConstant(0, "input")
         switch try target(ctx) {
         case .float32: return [ConstTensor(floats: x.floats, shape: x.shape)]
-        case .int64: return [ConstTensor(ints: x.ints, shape: x.shape)]
+        case .int64, .uint8, .int8: return [ConstTensor(ints: x.ints, shape: x.shape)]
         case .bool: return [ConstTensor(ints: x.floats.map { $0 != 0 ? 1 : 0 }, shape: x.shape, dtype: .bool)]
         }
     }
@@ -41,7 +42,7 @@ final class CastKernel: BoundKernel, @unchecked Sendable {
         let x = inputs[0]!, y = outputs[0]
         switch target {
         case .float32: y.update(from: x, count: count)
-        case .int64: for i in 0..<count { y[i] = x[i].rounded(.towardZero) }
+        case .int64, .uint8, .int8: for i in 0..<count { y[i] = x[i].rounded(.towardZero) }
         case .bool: for i in 0..<count { y[i] = x[i] != 0 ? 1 : 0 }
         }
     }

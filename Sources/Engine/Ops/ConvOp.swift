@@ -206,7 +206,7 @@ final class ConvKernel: BoundKernel, @unchecked Sendable {
     }
 
     /// Splits a GEMM's M×N output between threads along its larger dimension.
-    private static func split(m: Int, n: Int, part: Int, parts: Int) -> (m: Range<Int>, n: Range<Int>) {
+    static func split(m: Int, n: Int, part: Int, parts: Int) -> (m: Range<Int>, n: Range<Int>) {
         if n >= m * 2 || m < parts * 8 {
             let step = ((n + parts - 1) / parts + 47) / 48 * 48
             return (0..<m, min(n, part * step)..<min(n, (part + 1) * step))

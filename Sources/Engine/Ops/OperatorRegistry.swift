@@ -7,6 +7,8 @@ enum OperatorRegistry {
         ReduceMeanOp.self, ShapeOp.self, GatherOp.self, SliceOp.self, CastOp.self,
         ConstantOp.self, ConstantOfShapeOp.self, RangeOp.self, ElementwiseIntOp.self,
         WhereOp.self, ExpandOp.self,
+        QuantizeLinearOp.self, DequantizeLinearOp.self, QLinearConvOp.self, QLinearAddOp.self,
+        QLinearConcatOp.self, QLinearGlobalAveragePoolOp.self, QLinearMatMulOp.self,
     ]
 
     static let byType: [String: any Operator.Type] = {
@@ -16,6 +18,12 @@ enum OperatorRegistry {
         }
         return table
     }()
+
+    /// Op types whose kernels read or write 8-bit run-time tensors; views pass them through too.
+    static let quantizedTypes: Set<String> = [
+        "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearAdd", "QLinearConcat",
+        "QLinearGlobalAveragePool", "QLinearMatMul", "Resize", "MaxPool",
+    ]
 
     /// The implementation for an op type, nil when unsupported.
     static func lookup(_ opType: String) -> (any Operator.Type)? { byType[opType] }

@@ -20,11 +20,16 @@ enum PoolOp: Operator {
 
     static func inferShapes(_ ctx: OpContext) throws -> [ValueInfo] {
         let x = try ctx.info(0), g = try geometry(ctx)
-        return [ValueInfo(shape: [x.shape[0], x.shape[1], g.outH, g.outW])]
+        // MaxPool of an 8-bit tensor works on the codes (QOperator models; QDQ ones after QDQFusion).
+        guard !x.dtype.isQuantized || ctx.node.opType == "MaxPool" else { throw ctx.fail("needs a float input") }
+        return [ValueInfo(shape: [x.shape[0], x.shape[1], g.outH, g.outW], dtype: x.dtype.isQuantized ? x.dtype : .float32)]
     }
 
     static func makeKernel(_ ctx: OpContext, outputs: [ValueInfo]) throws -> BoundKernel {
         let x = try ctx.info(0)
+        if x.dtype.isQuantized {
+            return MaxPool8Kernel(ctx, planes: x.shape[0] * x.shape[1], geometry: try geometry(ctx), signed: x.dtype == .int8)
+        }
         return PoolKernel(ctx, planes: x.shape[0] * x.shape[1], geometry: try geometry(ctx),
                           isMax: ctx.node.opType == "MaxPool", includePad: try ctx.int("count_include_pad", 0) != 0)
     }
@@ -52,6 +57,26 @@ final class PoolKernel: BoundKernel, @unchecked Sendable {
                 ck_avgpool2d_padded(x, y, &win, Int32(geometry.padBottom), Int32(geometry.padRight),
                                     includePad ? 1 : 0, Int32(r.lowerBound), Int32(r.upperBound))
             }
+        }
+    }
+}
+
+/// MaxPool of an 8-bit tensor on its codes.
+final class MaxPool8Kernel: BoundKernel, @unchecked Sendable {
+    let planes: Int
+    let geometry: ConvGeometry
+    let signed: Bool
+
+    init(_ ctx: OpContext, planes: Int, geometry: ConvGeometry, signed: Bool) {
+        (self.planes, self.geometry, self.signed) = (planes, geometry, signed)
+        super.init(ctx)
+    }
+
+    override func run(pool: ThreadPool) {
+        let x = bytes(inputs[0]!), y = bytes(outputs[0]), s: Int32 = signed ? 1 : 0
+        var win = geometry.window(channels: planes)
+        pool.split(planes, cost: geometry.outH * geometry.outW * geometry.kernel.h * geometry.kernel.w) { r in
+            ck_maxpool2d_q8(x, y, s, &win, Int32(r.lowerBound), Int32(r.upperBound))
         }
     }
 }

@@ -56,7 +56,9 @@ enum ResizeOp: Operator {
     }
 
     static func inferShapes(_ ctx: OpContext) throws -> [ValueInfo] {
-        [ValueInfo(shape: try targetShape(ctx).shape)]
+        // An 8-bit input is resized in its own encoding (QOperator models, and QDQ ones after QDQFusion).
+        let x = try ctx.info(0)
+        return [ValueInfo(shape: try targetShape(ctx).shape, dtype: x.dtype.isQuantized ? x.dtype : .float32)]
     }
 
     static func makeKernel(_ ctx: OpContext, outputs: [ValueInfo]) throws -> BoundKernel {
@@ -100,6 +102,15 @@ enum ResizeOp: Operator {
             }
             let (y0, y1, wy) = table(inH, outH, scales[rank - 2])
             let (x0, x1, wx) = table(inW, outW, scales[rank - 1])
+            if x.dtype.isQuantized {
+                var requant: ck_qparams? = nil
+                if case .float(let scale)? = ctx.attributes.values[QDQFusion.resizeScale],
+                   case .int(let zero)? = ctx.attributes.values[QDQFusion.resizeZero] {
+                    requant = ck_qparams(scale: scale, zero_point: Int32(zero), is_signed: x.dtype == .int8 ? 1 : 0)
+                }
+                return ResizeBilinear8Kernel(ctx, signed: x.dtype == .int8, requant: requant, planes: planes, inH: inH, inW: inW, outH: outH,
+                                             outW: outW, y0: y0, y1: y1, wy: wy, x0: x0, x1: x1, wx: wx)
+            }
             return ResizeBilinearKernel(ctx, planes: planes, inH: inH, inW: inW, outH: outH, outW: outW,
                                         y0: y0, y1: y1, wy: wy, x0: x0, x1: x1, wx: wx)
         case "nearest":
@@ -118,8 +129,11 @@ enum ResizeOp: Operator {
                     return Int32(min(max(Int(i), 0), inLen - 1))
                 }
             }
-            return ResizeNearestKernel(ctx, planes: planes, inH: inH, inW: inW, outH: outH, outW: outW,
-                                       ys: try table(inH, outH, scales[rank - 2]), xs: try table(inW, outW, scales[rank - 1]))
+            let ys = try table(inH, outH, scales[rank - 2]), xs = try table(inW, outW, scales[rank - 1])
+            if x.dtype.isQuantized {
+                return ResizeNearest8Kernel(ctx, planes: planes, inH: inH, inW: inW, outH: outH, outW: outW, ys: ys, xs: xs)
+            }
+            return ResizeNearestKernel(ctx, planes: planes, inH: inH, inW: inW, outH: outH, outW: outW, ys: ys, xs: xs)
         default:
             throw ctx.fail("mode \(mode) is not supported (nearest and linear are)")
         }
@@ -160,6 +174,63 @@ final class ResizeNearestKernel: BoundKernel, @unchecked Sendable {
         pool.split(planes, cost: outH * outW) { r in
             ck_resize_nearest(x, y, Int32(inH), Int32(inW), Int32(outH), Int32(outW), ys, xs,
                               Int32(r.lowerBound), Int32(r.upperBound))
+        }
+    }
+}
+
+/// Bilinear resize of an 8-bit tensor (onnxruntime's 8-bit arithmetic, see ck_resize_bilinear_q8).
+final class ResizeBilinear8Kernel: BoundKernel, @unchecked Sendable {
+    let signed: Bool
+    /// The encoding a QDQ Resize is computed in (dequantize, resize, quantize); nil: on the codes.
+    let requant: UnsafeMutablePointer<ck_qparams>?
+    let planes: Int, inH: Int, inW: Int, outH: Int, outW: Int
+    let y0: [Int32], y1: [Int32], wy: [Float], x0: [Int32], x1: [Int32], wx: [Float]
+
+    init(_ ctx: OpContext, signed: Bool, requant: ck_qparams?, planes: Int, inH: Int, inW: Int, outH: Int, outW: Int,
+         y0: [Int32], y1: [Int32], wy: [Float], x0: [Int32], x1: [Int32], wx: [Float]) {
+        self.signed = signed
+        self.requant = requant.map {
+            let p = UnsafeMutablePointer<ck_qparams>.allocate(capacity: 1)
+            p.initialize(to: $0)
+            return p
+        }
+        (self.planes, self.inH, self.inW, self.outH, self.outW) = (planes, inH, inW, outH, outW)
+        (self.y0, self.y1, self.wy, self.x0, self.x1, self.wx) = (y0, y1, wy, x0, x1, wx)
+        super.init(ctx, consumed: [1, 2, 3])
+    }
+
+    deinit { requant?.deallocate() }
+
+    override var scratchPerThread: Int { 2 * inW + 6 * outW }  // CK_RESIZE_Q8_SCRATCH
+
+    override func run(pool: ThreadPool) {
+        let x = bytes(inputs[0]!), y = bytes(outputs[0]), s: Int32 = signed ? 1 : 0
+        let q = requant.map { UnsafePointer($0) }
+        let parts = planes * outH * outW < 16_384 ? 1 : min(pool.threads, planes)
+        func work(_ t: Int) {  // a local function, not a closure value (no context allocation)
+            guard t < parts else { return }
+            ck_resize_bilinear_q8(x, y, s, q, Int32(inH), Int32(inW), Int32(outH), Int32(outW), y0, y1, wy, x0, x1, wx,
+                                  Int32(planes * t / parts), Int32(planes * (t + 1) / parts), scratch[t])
+        }
+        if parts == 1 { work(0) } else { pool.run(work) }
+    }
+}
+
+/// Nearest resize of an 8-bit tensor (a byte gather; both encodings).
+final class ResizeNearest8Kernel: BoundKernel, @unchecked Sendable {
+    let planes: Int, inH: Int, inW: Int, outH: Int, outW: Int
+    let ys: [Int32], xs: [Int32]
+
+    init(_ ctx: OpContext, planes: Int, inH: Int, inW: Int, outH: Int, outW: Int, ys: [Int32], xs: [Int32]) {
+        (self.planes, self.inH, self.inW, self.outH, self.outW, self.ys, self.xs) = (planes, inH, inW, outH, outW, ys, xs)
+        super.init(ctx, consumed: [1, 2, 3])
+    }
+
+    override func run(pool: ThreadPool) {
+        let x = bytes(inputs[0]!).assumingMemoryBound(to: UInt8.self), y = bytes(outputs[0]).assumingMemoryBound(to: UInt8.self)
+        pool.split(planes, cost: outH * outW) { r in
+            ck_resize_nearest_q8(x, y, Int32(inH), Int32(inW), Int32(outH), Int32(outW), ys, xs,
+                                 Int32(r.lowerBound), Int32(r.upperBound))
         }
     }
 }

@@ -38,7 +38,9 @@ struct MemoryPlan {
         }
         struct Item { var name: String; var size: Int; var start: Int; var end: Int }
         var items: [Item] = start.keys.map { name in
-            let size = ((infos[name]?.count ?? 0) + alignment - 1) / alignment * alignment
+            // 8-bit tensors take a quarter of the floats; sizes stay multiples of 64 bytes.
+            let floats = ((infos[name]?.byteCount ?? 0) + 3) / 4
+            let size = (floats + alignment - 1) / alignment * alignment
             return Item(name: name, size: max(size, alignment), start: start[name]!, end: end[name]!)
         }
         items.sort { $0.size != $1.size ? $0.size > $1.size : $0.name < $1.name }

@@ -15,9 +15,13 @@ public final class InferenceSession: @unchecked Sendable {
         public var firstInputShape: [Int]? = nil
         /// Records the time of every node, for `profile()`; costs a clock read per node.
         public var profile: Bool = false
+        /// Intermediate values to expose as extra outputs after the model's own (calibration,
+        /// layer-by-layer comparison); they are kept out of fusion, so the graph runs slower.
+        public var keepValues: [String] = []
 
         public init(threads: Int = 1, inputShapes: [String: [Int]] = [:], firstInputShape: [Int]? = nil,
-                    profile: Bool = false) {
+                    profile: Bool = false, keepValues: [String] = []) {
+            self.keepValues = keepValues
             self.threads = threads
             self.inputShapes = inputShapes
             self.firstInputShape = firstInputShape
@@ -96,15 +100,24 @@ public final class InferenceSession: @unchecked Sendable {
         }
         let originalHistogram = Dictionary(graph.nodes.map { ($0.opType, 1) }, uniquingKeysWith: +)
         let parameters = graph.constants.values.reduce(0) { $0 + $1.count }
+        let known = Set(graph.nodes.flatMap(\.outputs)).union(graph.inputs)
+        if let missing = options.keepValues.first(where: { !known.contains($0) }) {
+            throw EngineError.invalidModel("no value named \(missing) in the model")
+        }
+        graph.outputs += options.keepValues.filter { !graph.outputs.contains($0) }
+        try QDQFusion.run(&graph, inputShapes: shapes)
         try ShapeInference.run(&graph, inputShapes: shapes)
         try GraphRewrites.run(&graph)
+        for name in graph.inputs + graph.outputs where graph.infos[name]?.dtype.isQuantized == true {
+            throw EngineError.invalidModel("\(graph.inputs.contains(name) ? "input" : "output") \(name) is \(graph.infos[name]!.dtype.rawValue); moeseg's model inputs and outputs are float (quantize and dequantize inside the model)")
+        }
 
         let threads = max(1, options.threads)
         pool = ThreadPool(threads: threads)
         var kernels: [BoundKernel] = []
         var flops = 0
         var viewFlags: [Bool] = []
-        let weightBytes = graph.constants.values.reduce(0) { $0 + $1.count * 4 }
+        let weightBytes = graph.constants.values.reduce(0) { $0 + $1.count * ($1.dtype.isQuantized ? 1 : 4) }
         // Each constant is released as soon as the last kernel that reads it has taken its
         // own (packed) copy, so weights never exist twice over the whole model.
         var lastUse: [String: Int] = [:]
@@ -117,7 +130,11 @@ public final class InferenceSession: @unchecked Sendable {
             let op = OperatorRegistry.lookup(node.opType)!
             let ctx = ShapeInference.context(for: node, in: graph)
             let outs = node.outputs.map { graph.infos[$0] ?? ValueInfo(shape: [0]) }
-            if node.opType != "Cast", let bad = outs.first(where: { $0.dtype != .float32 }) {
+            let handlesQuantized = OperatorRegistry.quantizedTypes.contains(node.opType) || op.isView
+            if !handlesQuantized, let i = node.inputs.indices.first(where: { ctx.inputInfos[$0]?.dtype.isQuantized == true && ctx.inputConstants[$0] == nil }) {
+                throw EngineError.invalidModel("node \(node.label) (\(node.opType)) reads the \(ctx.inputInfos[i]!.dtype.rawValue) tensor \(node.inputs[i]); it needs float input (a DequantizeLinear before it)")
+            }
+            if node.opType != "Cast", let bad = outs.first(where: { $0.dtype != .float32 && !($0.dtype.isQuantized && handlesQuantized) }) {
                 throw EngineError.invalidModel("node \(node.label) (\(node.opType)) computes a \(bad.dtype.rawValue) tensor from the input at run time; only float32 run-time tensors (and Cast between float and integer values) are supported")
             }
             kernels.append(try op.makeKernel(ctx, outputs: outs))
