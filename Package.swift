@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Sensors", "Recording", "Mixture", "Wire",
                                                       .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "NumPyIO"]),
-        .testTarget(name: "MixtureTests", dependencies: ["Mixture", "NumPyIO", "Sensors"]),
+        .testTarget(name: "MixtureTests", dependencies: ["Mixture", "NumPyIO", "Sensors", "Scenes"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
         .testTarget(name: "ScenesTests", dependencies: ["Scenes"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),

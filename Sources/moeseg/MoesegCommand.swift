@@ -7,6 +7,6 @@ struct Moeseg: ParsableCommand {
         commandName: "moeseg",
         abstract: "Mixture-of-experts semantic segmentation with uncertainty, on the CPU.",
         subcommands: [InspectCommand.self, InferCommand.self, BenchCommand.self, Synth.self, Replay.self,
-                      CameraCommand.self, Sub.self, BenchWire.self,
+                      CameraCommand.self, Sub.self, BenchWire.self, QuantizeCommand.self,
                       Run.self, Record.self])
 }
