@@ -295,6 +295,19 @@ const ck_platform *ck_platform_get(void);
 /// Portable scalar driver of ck_gemm_packed (Gemm.c).
 void ck_gemm_scalar(const ck_gemm_args *g);
 
+/// Keeps the compiler from fusing a scalar product into the next addition (no FMA), since results
+/// must round like onnxruntime's.
+#define CK_OPAQUE_SCALAR(x) __asm__ volatile("" : "+x"(x))
+
+/// The constant part of onnxruntime's QLinearAdd, zc - (za * sa/sc + zb * sb/sc): its kernel computes
+/// fma(a, sa/sc, fma(b, sb/sc, fixed)) and rounds that (it already holds the output zero point).
+CK_INLINE float ck_qadd_fixed(ck_qparams pa, ck_qparams pb, ck_qparams pc) {
+    // onnxruntime's build contracts za * ra + zb * rb into one fused multiply-add.
+    float tb = (pb.scale / pc.scale) * (float)pb.zero_point;
+    CK_OPAQUE_SCALAR(tb);
+    return (float)pc.zero_point - fmaf((float)pa.zero_point, pa.scale / pc.scale, tb);
+}
+
 /// Scalar requantisation helpers shared by the reference and the SIMD paths' tails.
 CK_INLINE int32_t ck_q_load(const void *p, size_t i, int is_signed) {
     return is_signed ? (int32_t)((const int8_t *)p)[i] : (int32_t)((const uint8_t *)p)[i];

@@ -83,17 +83,16 @@ CK_AVX2 void ck_qadd_avx2(const void *a, ck_qparams pa, const void *b, ck_qparam
     uint8_t *xc = (uint8_t *)c;
     const float ra_s = pa.scale / pc.scale, rb_s = pb.scale / pc.scale;
     const __m256 ra = _mm256_set1_ps(ra_s), rb = _mm256_set1_ps(rb_s);
-    const __m256i za = _mm256_set1_epi32(pa.zero_point), zb = _mm256_set1_epi32(pb.zero_point);
-    const q_bounds bounds = make_bounds(pc.zero_point, ck_q_min(pc.is_signed), ck_q_max(pc.is_signed));
+    const __m256 fixed = _mm256_set1_ps(ck_qadd_fixed(pa, pb, pc));
+    const q_bounds bounds = make_bounds(0, ck_q_min(pc.is_signed), ck_q_max(pc.is_signed));
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         __m256i q[4];
         for (int j = 0; j < 4; j++) {
-            __m256 va = _mm256_mul_ps(ra, _mm256_cvtepi32_ps(_mm256_sub_epi32(load8_i32(xa + i + 8 * j, pa.is_signed), za)));
-            __m256 vb = _mm256_mul_ps(rb, _mm256_cvtepi32_ps(_mm256_sub_epi32(load8_i32(xb + i + 8 * j, pb.is_signed), zb)));
-            CK_OPAQUE(va);
-            CK_OPAQUE(vb);
-            q[j] = round_clamp8(_mm256_add_ps(va, vb), &bounds);
+            // onnxruntime's order: fma(b, rb, fixed) first, then fma(a, ra, that).
+            __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(load8_i32(xb + i + 8 * j, pb.is_signed)), rb, fixed);
+            __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(load8_i32(xa + i + 8 * j, pa.is_signed)), ra, t);
+            q[j] = round_clamp8(v, &bounds);
         }
         _mm256_storeu_si256((__m256i *)(xc + i), low_bytes32(q[0], q[1], q[2], q[3]));
     }

@@ -96,11 +96,12 @@ void ck_dequantize_scalar(const void *in, float *out, size_t n, ck_qparams p) {
 
 void ck_qadd_scalar(const void *a, ck_qparams pa, const void *b, ck_qparams pb, void *c, ck_qparams pc, size_t n) {
     float ra = pa.scale / pc.scale, rb = pb.scale / pc.scale;
+    float fixed = ck_qadd_fixed(pa, pb, pc);
     int32_t lo = ck_q_min(pc.is_signed), hi = ck_q_max(pc.is_signed);
     for (size_t i = 0; i < n; i++) {
-        float va = ra * (float)(ck_q_load(a, i, pa.is_signed) - pa.zero_point);
-        float vb = rb * (float)(ck_q_load(b, i, pb.is_signed) - pb.zero_point);
-        ck_q_store(c, i, ck_q_round_clamp(va + vb, pc.zero_point, lo, hi), pc.is_signed);
+        float t = fmaf((float)ck_q_load(b, i, pb.is_signed), rb, fixed);
+        float v = fmaf((float)ck_q_load(a, i, pa.is_signed), ra, t);
+        ck_q_store(c, i, ck_q_round_clamp(v, 0, lo, hi), pc.is_signed);
     }
 }
 

@@ -73,8 +73,9 @@ void ck_quantize(const float *in, void *out, size_t n, ck_qparams p);
 /// out[i] = (in[i] - p.zero_point) * p.scale, as ONNX DequantizeLinear.
 void ck_dequantize(const void *in, float *out, size_t n, ck_qparams p);
 
-/// c[i] = clamp(round_half_even((a[i]-za)*(sa/sc) + (b[i]-zb)*(sb/sc)) + zc), as onnxruntime's
-/// QLinearAdd. a, b and c have the same element count n (no broadcasting).
+/// c[i] = clamp(round_half_even(fma(a[i], sa/sc, fma(b[i], sb/sc, zc - fma(za, sa/sc, zb*sb/sc))))), the
+/// arithmetic of onnxruntime's QLinearAdd (zero points folded into one constant, two fused
+/// multiply-adds). a, b and c have the same element count n (no broadcasting).
 void ck_qadd(const void *a, ck_qparams pa, const void *b, ck_qparams pb, void *c, ck_qparams pc, size_t n);
 
 /// out[i] = clamp(round_half_even((in[i] - zin) * (sin/sout)) + zout); a byte copy when the two
@@ -94,12 +95,13 @@ void ck_qglobal_avgpool(const void *in, ck_qparams pin, void *out, ck_qparams po
 /// (0.5 each where x0 == x1; likewise for y), v = dx2*dy2*X00 + dx1*dy2*X01 + dx2*dy1*X10 +
 /// dx1*dy1*X11 summed in that order. requant == NULL: X are the codes and out = trunc(v) (its 8-bit
 /// Resize); otherwise X are the dequantized values and out = quantize(v) with *requant (its float
-/// Resize between a DequantizeLinear and a QuantizeLinear of one encoding). scratch:
+/// Resize between a DequantizeLinear and a QuantizeLinear of one encoding). dequant != NULL: out is
+/// float and receives (q - zero_point) * scale (a DequantizeLinear after the Resize, fused). scratch:
 /// CK_RESIZE_Q8_SCRATCH floats.
-void ck_resize_bilinear_q8(const void *in, void *out, int is_signed, const ck_qparams *requant, int in_h, int in_w,
-                           int out_h, int out_w, const int32_t *y0, const int32_t *y1, const float *wy,
-                           const int32_t *x0, const int32_t *x1, const float *wx, int c_begin, int c_end,
-                           float *scratch);
+void ck_resize_bilinear_q8(const void *in, void *out, int is_signed, const ck_qparams *requant,
+                           const ck_qparams *dequant, int in_h, int in_w, int out_h, int out_w, const int32_t *y0,
+                           const int32_t *y1, const float *wy, const int32_t *x0, const int32_t *x1, const float *wx,
+                           int c_begin, int c_end, float *scratch);
 
 /// Nearest resize of an 8-bit tensor from precomputed source indices (as ck_resize_nearest).
 void ck_resize_nearest_q8(const uint8_t *in, uint8_t *out, int in_h, int in_w, int out_h, int out_w,

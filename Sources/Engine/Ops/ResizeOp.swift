@@ -58,7 +58,8 @@ enum ResizeOp: Operator {
     static func inferShapes(_ ctx: OpContext) throws -> [ValueInfo] {
         // An 8-bit input is resized in its own encoding (QOperator models, and QDQ ones after QDQFusion).
         let x = try ctx.info(0)
-        return [ValueInfo(shape: try targetShape(ctx).shape, dtype: x.dtype.isQuantized ? x.dtype : .float32)]
+        let dequantized = ctx.attributes.values[QDQFusion.outputScale] != nil
+        return [ValueInfo(shape: try targetShape(ctx).shape, dtype: x.dtype.isQuantized && !dequantized ? x.dtype : .float32)]
     }
 
     static func makeKernel(_ ctx: OpContext, outputs: [ValueInfo]) throws -> BoundKernel {
@@ -108,7 +109,12 @@ enum ResizeOp: Operator {
                    case .int(let zero)? = ctx.attributes.values[QDQFusion.resizeZero] {
                     requant = ck_qparams(scale: scale, zero_point: Int32(zero), is_signed: x.dtype == .int8 ? 1 : 0)
                 }
-                return ResizeBilinear8Kernel(ctx, signed: x.dtype == .int8, requant: requant, planes: planes, inH: inH, inW: inW, outH: outH,
+                var dequant: ck_qparams? = nil
+                if case .float(let scale)? = ctx.attributes.values[QDQFusion.outputScale],
+                   case .int(let zero)? = ctx.attributes.values[QDQFusion.outputZero] {
+                    dequant = ck_qparams(scale: scale, zero_point: Int32(zero), is_signed: x.dtype == .int8 ? 1 : 0)
+                }
+                return ResizeBilinear8Kernel(ctx, signed: x.dtype == .int8, requant: requant, dequant: dequant, planes: planes, inH: inH, inW: inW, outH: outH,
                                              outW: outW, y0: y0, y1: y1, wy: wy, x0: x0, x1: x1, wx: wx)
             }
             return ResizeBilinearKernel(ctx, planes: planes, inH: inH, inW: inW, outH: outH, outW: outW,
@@ -183,33 +189,42 @@ final class ResizeBilinear8Kernel: BoundKernel, @unchecked Sendable {
     let signed: Bool
     /// The encoding a QDQ Resize is computed in (dequantize, resize, quantize); nil: on the codes.
     let requant: UnsafeMutablePointer<ck_qparams>?
+    /// The encoding of a fused DequantizeLinear after it (float output); nil: 8-bit output.
+    let dequant: UnsafeMutablePointer<ck_qparams>?
     let planes: Int, inH: Int, inW: Int, outH: Int, outW: Int
     let y0: [Int32], y1: [Int32], wy: [Float], x0: [Int32], x1: [Int32], wx: [Float]
 
-    init(_ ctx: OpContext, signed: Bool, requant: ck_qparams?, planes: Int, inH: Int, inW: Int, outH: Int, outW: Int,
+    init(_ ctx: OpContext, signed: Bool, requant: ck_qparams?, dequant: ck_qparams?, planes: Int, inH: Int, inW: Int, outH: Int, outW: Int,
          y0: [Int32], y1: [Int32], wy: [Float], x0: [Int32], x1: [Int32], wx: [Float]) {
         self.signed = signed
-        self.requant = requant.map {
-            let p = UnsafeMutablePointer<ck_qparams>.allocate(capacity: 1)
-            p.initialize(to: $0)
-            return p
+        func stored(_ q: ck_qparams?) -> UnsafeMutablePointer<ck_qparams>? {
+            q.map {
+                let p = UnsafeMutablePointer<ck_qparams>.allocate(capacity: 1)
+                p.initialize(to: $0)
+                return p
+            }
         }
+        self.requant = stored(requant)
+        self.dequant = stored(dequant)
         (self.planes, self.inH, self.inW, self.outH, self.outW) = (planes, inH, inW, outH, outW)
         (self.y0, self.y1, self.wy, self.x0, self.x1, self.wx) = (y0, y1, wy, x0, x1, wx)
         super.init(ctx, consumed: [1, 2, 3])
     }
 
-    deinit { requant?.deallocate() }
+    deinit {
+        requant?.deallocate()
+        dequant?.deallocate()
+    }
 
     override var scratchPerThread: Int { 2 * inW + 6 * outW }  // CK_RESIZE_Q8_SCRATCH
 
     override func run(pool: ThreadPool) {
         let x = bytes(inputs[0]!), y = bytes(outputs[0]), s: Int32 = signed ? 1 : 0
-        let q = requant.map { UnsafePointer($0) }
+        let q = requant.map { UnsafePointer($0) }, dq = dequant.map { UnsafePointer($0) }
         let parts = planes * outH * outW < 16_384 ? 1 : min(pool.threads, planes)
         func work(_ t: Int) {  // a local function, not a closure value (no context allocation)
             guard t < parts else { return }
-            ck_resize_bilinear_q8(x, y, s, q, Int32(inH), Int32(inW), Int32(outH), Int32(outW), y0, y1, wy, x0, x1, wx,
+            ck_resize_bilinear_q8(x, y, s, q, dq, Int32(inH), Int32(inW), Int32(outH), Int32(outW), y0, y1, wy, x0, x1, wx,
                                   Int32(planes * t / parts), Int32(planes * (t + 1) / parts), scratch[t])
         }
         if parts == 1 { work(0) } else { pool.run(work) }

@@ -6,11 +6,14 @@
 ///   DQ(x) → GlobalAveragePool → Q                   becomes QLinearGlobalAveragePool
 ///   DQ(x) → Resize → Q, one encoding                 becomes Resize of the 8-bit tensor (same arithmetic)
 ///   DQ(x) → MaxPool → Q, one encoding                becomes MaxPool of the 8-bit tensor (exact)
+///   8-bit Resize → DQ                               becomes one Resize writing the dequantized floats
 /// as onnxruntime's own QDQ transformer does, so both engines round at the same places. What no
 /// pattern matches (HardSwish, Resize, Softmax, a float gate…) runs in float between its DQ and Q.
 enum QDQFusion {
     /// The encoding of a fused DQ → Resize → Q (private attributes read by ResizeOp).
     static let resizeScale = "_q_scale", resizeZero = "_q_zero"
+    /// The encoding of a DequantizeLinear fused into the 8-bit Resize before it (float output).
+    static let outputScale = "_dq_scale", outputZero = "_dq_zero"
 
     /// Rewrites `graph` in place; `inputShapes` are the fixed input shapes, used to check shapes.
     static func run(_ graph: inout Graph, inputShapes: [String: [Int]]) throws {
@@ -21,6 +24,10 @@ enum QDQFusion {
         var fusion = Fusion(graph: graph, infos: probe.infos)
         fusion.fuseAll()
         graph = fusion.graph
+        removeDeadNodes(&graph)
+        var outputs = Fusion(graph: graph, infos: probe.infos)
+        outputs.fuseResizeDequantizeAll()
+        graph = outputs.graph
         removeDeadNodes(&graph)
     }
 
@@ -100,6 +107,30 @@ enum QDQFusion {
                 }
             }
             graph.nodes = graph.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+        }
+
+        /// A Resize on codes whose result is dequantized at once (the logits at the end of a
+        /// segmentation net) writes the floats itself: one pass over the biggest tensor, not two.
+        /// Runs on the already fused graph, whose consumers are what it must count.
+        mutating func fuseResizeDequantizeAll() {
+            for i in graph.nodes.indices where graph.nodes[i].opType == "Resize" { fuseResizeDequantize(i) }
+            graph.nodes = graph.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+        }
+
+        mutating func fuseResizeDequantize(_ i: Int) {
+            let resize = graph.nodes[i]
+            guard infos[resize.inputs[0]]?.dtype.isQuantized == true || producer[resize.inputs[0]].map({ graph.nodes[$0].opType == "QuantizeLinear" }) == true,
+                  let out = resize.outputs.first, let di = soleConsumer(out) else { return }
+            let dq = graph.nodes[di]
+            guard dq.opType == "DequantizeLinear", dq.inputs.count >= 2, let scale = graph.constants[dq.inputs[1]]?.floats,
+                  scale.count == 1 else { return }
+            let zero = dq.inputs.count > 2 && !dq.inputs[2].isEmpty ? graph.constants[dq.inputs[2]]?.ints : [0]
+            guard let zero, zero.count == 1 else { return }
+            var fused = resize
+            fused.attributes.values[QDQFusion.outputScale] = .float(scale[0])
+            fused.attributes.values[QDQFusion.outputZero] = .int(Int(zero[0]))
+            fused.outputs = dq.outputs
+            replace(i, with: fused, removing: [di])
         }
 
         /// Replaces node `i` by `node` and drops the nodes in `also` (the fused activation and Q).
