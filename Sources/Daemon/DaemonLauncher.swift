@@ -49,8 +49,9 @@ public struct RecordRequest: Sendable {
 /// Builds a running daemon from a configuration: finds the model, binds the publisher,
 /// opens the source, and serves until stopped.
 public enum DaemonLauncher {
-    /// The variant of models/demo the daemon runs by default.
-    public static let defaultDemoVariant = "moe-simple"
+    /// The variant of models/demo the daemon runs by default: the int8 mixture `moeseg quantize`
+    /// made from moe-simple (docs/quantization.md); the float one stays beside it.
+    public static let defaultDemoVariant = "moe-simple-int8"
 
     /// Reads and validates a config file, or the embedded default when `path` is nil.
     public static func loadConfig(path: String?) throws(DaemonError) -> DaemonConfig {

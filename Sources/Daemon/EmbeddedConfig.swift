@@ -33,7 +33,8 @@ stall_timeout_ms = 2000
 
 [model]
 # Model directory (moe.toml + ONNX files). "" = the demo model: $MOESEG_MODEL_DIR, then
-# <exe>/../share/moeseg/models/demo/<variant>, then the repository's models/demo/<variant>.
+# <exe>/../share/moeseg/models/demo/<variant>, then the repository's models/demo/<variant>, where
+# <variant> is moe-simple-int8 (the int8 mixture moeseg quantize made from moe-simple).
 dir = ""
 # Routing samples K per frame for routing PE/MI (0 = off), drawn from a seeded stream. Off by
 # default: on the demo model K = 4 adds about 14 % to the frame, more than the default maps'

@@ -30,7 +30,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(name: .long, help: "Range from the calibration values: minmax, percentile (99.999 % of |x|) or entropy (KL).")
     var method: String = "minmax"
 
-    @Option(name: .customLong("keep-float"), help: "Nodes to keep in float (comma-separated node names, as `moeseg inspect --layers` would show them).")
+    @Option(name: .customLong("keep-float"), help: "Nodes to keep in float (comma-separated ONNX node names, e.g. /classifier/Conv).")
     var keepFloat: String = ""
 
     @Option(name: .long, help: "Out-of-distribution recordings (comma-separated): the report adds the frame AUROC of the MI score, fp32 vs int8.")

@@ -15,10 +15,10 @@ seconds="${RUN_SECONDS:-8}"
 endpoint="ipc://$root/out/front.sock"
 args=(run --endpoint "$endpoint" --stream front --log-level debug)
 [ -n "${SOURCE:-}" ] && args+=(--source "$SOURCE")
-if [ -z "${MOESEG_MODEL_DIR:-}" ] && [ ! -f models/demo/moe-simple/moe.toml ]; then
+if [ -z "${MOESEG_MODEL_DIR:-}" ] && [ ! -f models/demo/moe-simple-int8/moe.toml ]; then
   # Until the demo model is committed: a small randomly initialised 2-expert mixture, so the
   # pipeline still runs end to end (its segmentation means nothing).
-  echo "run.sh: models/demo/moe-simple is not here yet; using a random 2-expert test mixture" >&2
+  echo "run.sh: models/demo/moe-simple-int8 is not here yet; using a random 2-expert test mixture" >&2
   .venv/bin/python tools/reference/random_mixtures.py out/random-models >/dev/null
   export MOESEG_MODEL_DIR="$root/out/random-models/moe2-simple"
 fi
