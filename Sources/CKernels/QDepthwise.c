@@ -130,6 +130,9 @@ CK_AVX2 CK_INLINE __m128i edge16(const uint8_t *row, int W, int j0, __m128i zp_b
 /// Bytes j0 .. j0+15 of a row, those outside [0, W) as the zero point's byte (any W).
 CK_AVX2 CK_INLINE __m128i bytes16(const uint8_t *row, int W, int j0, __m128i zp_bytes, uint8_t zp_byte) {
     if (j0 >= 0 && j0 + 16 <= W) return _mm_loadu_si128((const __m128i *)(row + j0));
+    // No byte in the row (the second half of a stride-2 unit past the row's end): edge16's
+    // shuffle-table window would run past the table.
+    if (j0 >= W || j0 + 16 <= 0) return zp_bytes;
     if (W >= 16) return edge16(row, W, j0, zp_bytes);
     _Alignas(16) uint8_t buf[16];
     for (int t = 0; t < 16; t++) buf[t] = j0 + t >= 0 && j0 + t < W ? row[j0 + t] : zp_byte;

@@ -1,8 +1,48 @@
 // im2col of an 8-bit tensor: for one tap, the in-image output columns of an output row form one run,
 // so a row is a pad fill, a copy (memcpy at stride 1) and a pad fill, with no per-element test.
+// At stride 2 (the stems) the copy takes every other byte: AVX-512 BW truncates 64 loaded bytes'
+// words to their low bytes (vpmovwb), the run's last block a masked load and store (so it never
+// reads past the run's last byte); AVX2 packs two 32-byte loads' masked words (vpackuswb) while
+// a whole block stays inside the input row, and finishes the run in scalar code.
 #include "Internal.h"
 
 #include <string.h>
+
+#if CK_X86
+/// d[i] = s[2i], i in [0, n).
+CK_AVX512 static void copy_stride2_avx512(uint8_t *d, const uint8_t *s, int n) {
+    int i = 0;
+    // A whole block reads s[2i .. 2i+63]: only while output i+32 exists is byte 2i+63 in the run.
+    for (; i + 32 < n; i += 32) {
+        __m512i v = _mm512_loadu_si512((const void *)(s + 2 * i));
+        _mm256_storeu_si256((__m256i *)(d + i), _mm512_cvtepi16_epi8(v));
+    }
+    if (i < n) {
+        int left = n - i;   // 1..32 outputs from 2*left - 1 bytes
+        __mmask64 lm = ((__mmask64)1 << (2 * left - 1)) - 1;
+        __m512i v = _mm512_maskz_loadu_epi8(lm, s + 2 * i);
+        _mm256_mask_storeu_epi8(d + i, (__mmask32)(0xFFFFFFFFu >> (32 - left)), _mm512_cvtepi16_epi8(v));
+    }
+}
+
+/// d[i] = s[2i], i in [0, n), reading at most s[0 .. limit) (limit >= 2n - 1).
+CK_AVX2 static void copy_stride2_avx2(uint8_t *d, const uint8_t *s, int n, int limit) {
+    const __m256i low = _mm256_set1_epi16(0xFF);
+    int i = 0;
+    for (; i + 32 <= n && 2 * i + 64 <= limit; i += 32) {
+        __m256i a = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(s + 2 * i)), low);
+        __m256i b = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(s + 2 * i + 32)), low);
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi16(a, b), 0xD8);
+        _mm256_storeu_si256((__m256i *)(d + i), p);
+    }
+    for (; i + 16 <= n && 2 * i + 32 <= limit; i += 16) {
+        __m256i a = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(s + 2 * i)), low);
+        __m128i p = _mm_packus_epi16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+        _mm_storeu_si128((__m128i *)(d + i), p);
+    }
+    for (; i < n; i++) d[i] = s[2 * i];
+}
+#endif
 
 void ck_im2col_u8(const uint8_t *in, uint8_t *col, const ck_window *g, int row_begin, int row_end,
                   uint8_t pad) {
@@ -13,6 +53,11 @@ void ck_im2col_u8(const uint8_t *in, uint8_t *col, const ck_window *g, int row_b
     const size_t out_w = (size_t)g->out_w;
     const size_t columns = (size_t)g->out_h * out_w;
     const size_t plane = (size_t)g->in_h * (size_t)g->in_w;
+    // 2: AVX-512 BW, 1: AVX2, 0: portable (ck_use_* follow ck_set_dispatch).
+    int isa = 0;
+#if CK_X86
+    if (g->stride_w == 2) isa = ck_use_avx512() ? 2 : (ck_use_avx2() ? 1 : 0);
+#endif
     for (int row = row_begin; row < row_end; row++) {
         int c = row / taps, tap = row % taps;
         int kh = tap / g->kernel_w, kw = tap % g->kernel_w;
@@ -34,6 +79,13 @@ void ck_im2col_u8(const uint8_t *in, uint8_t *col, const ck_window *g, int row_b
             const uint8_t *s = src + (size_t)ih * (size_t)g->in_w + offset;
             if (g->stride_w == 1) {
                 memcpy(d + lo, s + lo, (size_t)(hi - lo));
+#if CK_X86
+            } else if (isa == 2) {
+                copy_stride2_avx512(d + lo, s + 2 * (size_t)lo, hi - lo);
+            } else if (isa == 1) {
+                // The row holds in_w - (offset + 2*lo) bytes from the run's first one.
+                copy_stride2_avx2(d + lo, s + 2 * (size_t)lo, hi - lo, g->in_w - offset - 2 * lo);
+#endif
             } else {
                 const int stride = g->stride_w;
                 for (int ow = lo; ow < hi; ow++) d[ow] = s[(size_t)ow * (size_t)stride];

@@ -5,7 +5,8 @@
 // ck_qdepthwise_conv2d per path against the fp32 ck_depthwise_conv2d. GOP/s counts a
 // multiply-add as 2 operations. Best of a few repetitions (the machine is shared, the minimum is
 // the most stable figure). Build and run with `tools/bench/run.sh qkernels` (`qkernels gemm`,
-// `qkernels dw` for one half).
+// `qkernels dw` for one half; `qkernels small`: ms per call of the small-M/K GEMMs, the stem's
+// im2col and the small-plane depthwise layers of the int8 demo expert).
 #include "CKernels.h"
 
 #include <stdio.h>
@@ -85,6 +86,7 @@ static void run_fgemm(void *p) {
 }
 
 static double g_sum_q512, g_sum_f512;   // summed times over the shapes (whole-network view)
+static int g_ms;                          // `small` mode: int8 paths only, ms per call
 
 static void bench_gemm(const char *name, int m, int k, int n) {
     gemm_case g;
@@ -121,6 +123,14 @@ static void bench_gemm(const char *name, int m, int k, int n) {
         ck_set_dispatch(g_qmodes[i]);
         q[i] = best_ms(run_qgemm, &g, reps);
         printf(" %s %6.1f |", g_qnames[i], ops / q[i] * 1e-6);
+    }
+    if (g_ms) {
+        for (int i = 0; i < g_nq; i++) printf(" %s %.4f ms |", g_qnames[i], q[i]);
+        printf("\n");
+        g_sum_q512 += q[0];
+        free(a); free(g.qa); free(g.qb); free(g.qc); free(g.qscratch); free(g.bias); free(g.scale);
+        free(fa); free(g.fa); free(g.fb); free(g.fc); free(g.fbias); free(g.fscratch);
+        return;
     }
     ck_set_dispatch(1);
     double f512 = best_ms(run_fgemm, &g, reps);
@@ -182,6 +192,17 @@ static void bench_dw(const char *name, int ch, int h, int w, int k, int s, int d
     c.fout = aligned_buffer(sizeof(float) * out_n);
     double ops = 2.0 * ch * oh * ow * k * k;
     printf("%-38s", name);
+    if (g_ms) {
+        for (int i = 0; i < g_nq; i++) {
+            ck_set_dispatch(g_qmodes[i]);
+            printf(" %s %.4f ms |", g_qnames[i], best_ms(run_qdw, &c, 30));
+        }
+        ck_set_dispatch(1);
+        printf("\n");
+        free(c.in); free(c.out); free(c.w); free(c.bias); free(c.scale);
+        free(c.fin); free(c.fw); free(c.fb); free(c.fout);
+        return;
+    }
     ck_set_dispatch(0);
     double scalar = best_ms(run_qdw, &c, 3);
     printf(" scalar %5.1f |", ops / scalar * 1e-6);
@@ -238,6 +259,61 @@ static void bench_dws(void) {
     bench_dw("dw 5x5 s2 72ch 64x128 -> 32x64", 72, 64, 128, 5, 2, 1);
 }
 
+typedef struct {
+    ck_window win;
+    uint8_t *in, *col;
+} im2col_case;
+
+static void run_im2col(void *p) {
+    im2col_case *c = p;
+    ck_im2col_u8(c->in, c->col, &c->win, 0, c->win.channels * c->win.kernel_h * c->win.kernel_w, 7);
+}
+
+static void bench_im2col(const char *name, int ch, int h, int w, int k, int s) {
+    int pad = (k - 1) / 2;
+    int oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1;
+    im2col_case c;
+    c.win = (ck_window){ch, h, w, oh, ow, k, k, s, s, pad, pad, 1, 1};
+    c.in = aligned_buffer((size_t)ch * h * w);
+    fill_bytes(c.in, (size_t)ch * h * w);
+    c.col = aligned_buffer((size_t)ch * k * k * oh * ow);
+    printf("%-38s %.4f ms\n", name, best_ms(run_im2col, &c, 30));
+    free(c.in); free(c.col);
+}
+
+/// The small-M / small-K layers of the int8 demo expert (MobileNetV2-0.35 DeepLabv3+), ms per call.
+static void bench_small(void) {
+    printf("ck_im2col_u8, one thread:\n");
+    bench_im2col("stem im2col C3 3x3 s2 256x512", 3, 256, 512, 3, 2);
+    printf("ck_qgemm small M/K (u8 B, packed per call), ms per call, one thread:\n");
+    g_sum_q512 = 0;
+    bench_gemm("stem M16 K27 N32768", 16, 27, 32768);
+    bench_gemm("M16 K8 N8192", 16, 8, 8192);
+    bench_gemm("M16 K16 N8192", 16, 16, 8192);
+    bench_gemm("M24 K16 N8192", 24, 16, 8192);
+    bench_gemm("M24 K24 N8192", 24, 24, 8192);
+    bench_gemm("M32 K24 N8192", 32, 24, 8192);
+    bench_gemm("M32 K32 N8192", 32, 32, 8192);
+    bench_gemm("M16 K48 N8192", 16, 48, 8192);
+    bench_gemm("M24 K48 N8192", 24, 48, 8192);
+    bench_gemm("M32 K48 N8192", 32, 48, 8192);
+    bench_gemm("M48 K24 N8192", 48, 24, 8192);
+    bench_gemm("M48 K96 N2048", 48, 96, 2048);
+    printf("sum %s %.3f ms\n", g_qnames[0], g_sum_q512);
+    printf("ck_qdepthwise_conv2d small planes, ms per call, one thread:\n");
+    bench_dw("dw 3x3 s1 16ch 128x256", 16, 128, 256, 3, 1, 1);
+    bench_dw("dw 3x3 s2 48ch 128x256 -> 64x128", 48, 128, 256, 3, 2, 1);
+    bench_dw("dw 3x3 s1 48ch 64x128", 48, 64, 128, 3, 1, 1);
+    bench_dw("dw 3x3 s2 48ch 64x128 -> 32x64", 48, 64, 128, 3, 2, 1);
+    bench_dw("dw 3x3 s1 96ch 32x64", 96, 32, 64, 3, 1, 1);
+    bench_dw("dw 3x3 s2 96ch 32x64 -> 16x32", 96, 32, 64, 3, 2, 1);
+    bench_dw("dw 3x3 s1 192ch 16x32", 192, 16, 32, 3, 1, 1);
+    bench_dw("dw 3x3 s1 16ch 16x32", 16, 16, 32, 3, 1, 1);
+    bench_dw("dw 3x3 d6 112ch 16x32 (ASPP)", 112, 16, 32, 3, 1, 6);
+    bench_dw("dw 3x3 d12 112ch 16x32 (ASPP)", 112, 16, 32, 3, 1, 12);
+    bench_dw("dw 3x3 d18 112ch 16x32 (ASPP)", 112, 16, 32, 3, 1, 18);
+}
+
 int main(int argc, char **argv) {
     printf("ck_cpu_features() = %d (1 AVX2+FMA, 2 AVX-512, 4 AVX-512 VNNI, 8 AVX-VNNI)\n", ck_cpu_features());
     // Distinct int8 paths, best first.
@@ -250,6 +326,11 @@ int main(int argc, char **argv) {
         g_qnames[g_nq++] = name;
     }
     ck_set_dispatch(1);
+    if (argc >= 2 && strcmp(argv[1], "small") == 0) {
+        g_ms = 1;
+        bench_small();
+        return 0;
+    }
     int gemm = argc < 2 || strcmp(argv[1], "gemm") == 0, dw = argc < 2 || strcmp(argv[1], "dw") == 0;
     if (gemm) bench_gemms();
     if (dw) bench_dws();

@@ -61,9 +61,10 @@ typedef struct {
     long cases[NMODES], bad[NMODES];
 } tally;
 
-enum { T_GEMM, T_GEMM_SPLIT, T_GEMM_EXTREME, T_DW, T_QUANT, T_DEQUANT, T_QADD, T_REQUANT, T_AVGPOOL, T_COUNT };
+enum { T_GEMM, T_GEMM_SPLIT, T_GEMM_EXTREME, T_DW, T_QUANT, T_DEQUANT, T_QADD, T_REQUANT, T_AVGPOOL, T_IM2COL, T_COUNT };
 static const char *const k_test_names[T_COUNT] = {"qgemm",    "qgemm split", "qgemm extreme", "qdepthwise",     "quantize",
-                                                 "dequantize", "qadd",       "qrequantize",   "qglobal_avgpool"};
+                                                 "dequantize", "qadd",       "qrequantize",   "qglobal_avgpool",
+                                                 "im2col_u8"};
 static tally g_tally[T_COUNT];
 static int g_reported = 0;
 
@@ -221,6 +222,38 @@ static void gemm_tests(void) {
                                     {9, 700, 1100}, {3, 650, 600}};
     for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
         gemm_case g = gemm_make(layers[i][0], layers[i][1], layers[i][2], i % 2, 0, 0, 0, 0);
+        gemm_check(&g, T_GEMM, 0);
+        gemm_free(&g);
+    }
+    // Small K, many columns (the stem's im2col GEMM and the pointwise layers at 64x128 / 32x64),
+    // whole, sub-ranges and the 48-column thread splits; then rows whose requantisation can leave
+    // the int32 range (huge, infinite or NaN scales, which the SIMD paths' fast epilogues must
+    // leave to their general one).
+    static const int small_ks[] = {1, 3, 8, 16, 24, 27, 32, 48, 63, 64, 65};
+    for (int it = 0; it < 60; it++) {
+        int k = pick(small_ks, (int)(sizeof small_ks / sizeof small_ks[0]));
+        gemm_case g = gemm_make(rnd(1, 33), rnd(1500, 5000), k, it % 3 == 1, it % 4 == 3 ? rnd(1, 2) : 0, 0, 0, 0);
+        if (it % 3 == 2) {   // a thread's share: columns [48a, 48b)
+            int blocks = (g.n + 47) / 48, a0 = rnd(0, blocks - 1), a1 = rnd(a0 + 1, blocks);
+            g.m0 = 0, g.m1 = g.m, g.n0 = 48 * a0, g.n1 = ck_min_int(g.n, 48 * a1);
+        }
+        gemm_check(&g, T_GEMM, 0);
+        gemm_free(&g);
+    }
+    static const float odd_scales[] = {1e6f, 3e9f, 1e30f, INFINITY, -INFINITY, NAN, -1e7f};
+    for (int it = 0; it < 80; it++) {
+        int k = it % 2 ? pick(small_ks, (int)(sizeof small_ks / sizeof small_ks[0])) : pick(ks, (int)(sizeof ks / sizeof ks[0]));
+        int n = rnd(1, 300);
+        if ((size_t)k * (size_t)n > 4000000) n = 4000000 / k;
+        gemm_case g = gemm_make(rnd(1, 20), n, k, it % 3 == 1, it % 4 == 3 ? rnd(1, 2) : 0, 0, 0, 0);
+        g.scale[rnd(0, g.m - 1)] = odd_scales[it % (int)(sizeof odd_scales / sizeof odd_scales[0])];
+        if (it % 5 == 0) g.bias[rnd(0, g.m - 1)] = 2000000000;
+        gemm_check(&g, T_GEMM, 0);
+        gemm_free(&g);
+    }
+    // K past 8192 (column blocks narrower than 64: the AVX-512 path's 8 x 48 tiles).
+    for (int it = 0; it < 6; it++) {
+        gemm_case g = gemm_make(rnd(1, 20), rnd(1, 150), rnd(8193 * 4 - 3, 9000 * 4), it % 2, it % 3 == 2, 0, 0, 0);
         gemm_check(&g, T_GEMM, 0);
         gemm_free(&g);
     }
@@ -532,6 +565,48 @@ static void avgpool_tests(void) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// im2col (no scalar kernel of its own: the reference is the definition, element by element)
+
+static void im2col_tests(void) {
+    for (int it = 0; it < 1500; it++) {
+        int K = rnd(1, 5), s = it % 3 ? 2 : rnd(1, 4), d = it % 4 ? 1 : rnd(1, 3);
+        int C = rnd(1, 4), H = rnd(1, 40), W = it % 10 == 0 ? rnd(100, 600) : rnd(1, 150);
+        int pt = rnd(0, K), pl = rnd(0, K), pb = rnd(0, K), pr = rnd(0, K);
+        int oh = (H + pt + pb - (K - 1) * d - 1) / s + 1, ow = (W + pl + pr - (K - 1) * d - 1) / s + 1;
+        if (oh <= 0 || ow <= 0) continue;
+        ck_window g = {C, H, W, oh, ow, K, K, s, s, pt, pl, d, d};
+        int rows = C * K * K, r0 = it % 3 == 1 ? rnd(0, rows - 1) : 0, r1 = it % 3 == 1 ? rnd(r0 + 1, rows) : rows;
+        size_t cols = (size_t)oh * ow, total = (size_t)rows * cols + GUARD;
+        // Reads past the input show under -fsanitize=address (each input is its own allocation).
+        size_t in_n = (size_t)C * H * W;
+        uint8_t *in = xmalloc(in_n);
+        for (size_t i = 0; i < in_n; i++) in[i] = (uint8_t)rnd(0, 255);
+        uint8_t pad = (uint8_t)rnd(0, 255);
+        uint8_t *want = xmalloc(total), *got = xmalloc(total);
+        memset(want, 0x5A, total);
+        for (int row = r0; row < r1; row++) {
+            int c = row / (K * K), kh = row % (K * K) / K, kw = row % K;
+            for (int y = 0; y < oh; y++)
+                for (int x = 0; x < ow; x++) {
+                    int ih = y * s - pt + kh * d, iw = x * s - pl + kw * d;
+                    want[(size_t)row * cols + (size_t)y * ow + x] =
+                        ih >= 0 && ih < H && iw >= 0 && iw < W ? in[((size_t)c * H + ih) * W + iw] : pad;
+                }
+        }
+        char desc[160];
+        snprintf(desc, sizeof desc, "C%d %dx%d k%d s%d d%d pad %d,%d rows %d..%d", C, H, W, K, s, d, pt, pl, r0, r1);
+        for (int mi = 0; mi < NMODES; mi++) {
+            ck_set_dispatch(k_modes[mi]);
+            memset(got, 0x5A, total);
+            ck_im2col_u8(in, got, &g, r0, r1, pad);
+            record(T_IM2COL, mi, got, want, total, desc);
+        }
+        free(in); free(want); free(got);
+    }
+    ck_set_dispatch(1);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 int main(void) {
     for (int t = 0; t < T_COUNT; t++) g_tally[t].name = k_test_names[t];
@@ -553,6 +628,7 @@ int main(void) {
     dequant_tests();
     qadd_requant_tests();
     avgpool_tests();
+    im2col_tests();
     long total_bad = 0;
     printf("%-18s", "cases (bad)");
     for (int mi = 0; mi < NMODES; mi++) printf(" | mode %d %-12s", k_modes[mi], g_mode_names[mi]);
