@@ -220,7 +220,7 @@ enum MixtureQuantization {
         let options = MixtureRunOptions(threads: threads, maps: [principal.pe, principal.mi])
         let runners = [try MixtureRunner(model: float, options: options), try MixtureRunner(model: quantized, options: options)]
         let classes = float.classes
-        var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes * classes), count: 2)
+        var confusion = [ConfusionMatrix(classes: classes), ConfusionMatrix(classes: classes)]
         var same = 0, pixels = 0, deltaMI = 0.0
         var times: [[Double]] = [[], []]
         var idScores: [[Double]] = [[], []], oodScores: [[Double]] = [[], []]
@@ -244,49 +244,23 @@ enum MixtureQuantization {
             }
             if let labels = heldOut.labels[f], labels.count == predictions[0].count {
                 hasLabels = true
-                for k in 0..<2 {
-                    for (p, l) in zip(predictions[k], labels) where Int(l) < classes && Int(p) < classes {
-                        confusion[k][Int(l) * classes + Int(p)] += 1
-                    }
-                }
+                for k in 0..<2 { confusion[k].add(predictions: predictions[k], labels: labels) }
             }
         }
         var c = Comparison()
         c.agreement = Double(same) / Double(max(pixels, 1))
         c.meanAbsDeltaMI = deltaMI / Double(max(heldOut.inputs.count, 1))
         if hasLabels {
-            c.miouFloat = meanIoU(confusion[0], classes: classes)
-            c.miouInt8 = meanIoU(confusion[1], classes: classes)
+            c.miouFloat = confusion[0].meanIoU
+            c.miouInt8 = confusion[1].meanIoU
         }
         if !ood.inputs.isEmpty {
-            c.aurocFloat = auroc(positives: oodScores[0], negatives: idScores[0])
-            c.aurocInt8 = auroc(positives: oodScores[1], negatives: idScores[1])
+            c.aurocFloat = frameAUROC(positives: oodScores[0], negatives: idScores[0])
+            c.aurocInt8 = frameAUROC(positives: oodScores[1], negatives: idScores[1])
         }
         c.msFloat = median(times[0])
         c.msInt8 = median(times[1])
         return c
-    }
-
-    /// Mean over classes present in labels or predictions of TP / (TP + FP + FN).
-    static func meanIoU(_ confusion: [Int], classes: Int) -> Double {
-        var total = 0.0, counted = 0
-        for c in 0..<classes {
-            let tp = confusion[c * classes + c]
-            let fn = (0..<classes).reduce(0) { $0 + confusion[c * classes + $1] } - tp
-            let fp = (0..<classes).reduce(0) { $0 + confusion[$1 * classes + c] } - tp
-            guard tp + fp + fn > 0 else { continue }
-            total += Double(tp) / Double(tp + fp + fn)
-            counted += 1
-        }
-        return counted == 0 ? 0 : total / Double(counted)
-    }
-
-    /// Probability that a positive scores above a negative (ties count half).
-    static func auroc(positives: [Double], negatives: [Double]) -> Double? {
-        guard !positives.isEmpty, !negatives.isEmpty else { return nil }
-        var wins = 0.0
-        for p in positives { for n in negatives { wins += p > n ? 1 : (p == n ? 0.5 : 0) } }
-        return wins / Double(positives.count * negatives.count)
     }
 
     static func median(_ v: [Double]) -> Double {

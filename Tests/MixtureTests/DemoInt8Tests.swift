@@ -27,7 +27,7 @@ import Testing
         let runners = [try MixtureRunner(model: float, options: .init(threads: 1, maps: maps)),
                        try MixtureRunner(model: int8, options: .init(threads: 1, maps: maps))]
         let classes = float.classes
-        var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes * classes), count: 2)
+        var confusion = [ConfusionMatrix(classes: classes), ConfusionMatrix(classes: classes)]
         var same = 0, pixels = 0
         var scores: [[(mi: Float, ood: Bool)]] = [[], []]
         for (domain, seed) in [(SceneDomain.highway, UInt64(9101)), (.urban, 9102), (.ambiguous, 9103)] {
@@ -38,43 +38,20 @@ import Testing
                 let outcomes = try runners.map { try Self.run($0, frame) }
                 for k in 0..<2 { scores[k].append((outcomes[k].mi, domain == .ambiguous)) }
                 guard domain != .ambiguous, let labels = frame.labels, labels.count == outcomes[0].predictions.count else { continue }
-                for i in labels.indices {
-                    if outcomes[0].predictions[i] == outcomes[1].predictions[i] { same += 1 }
-                    for k in 0..<2 where Int(labels[i]) < classes {
-                        confusion[k][Int(labels[i]) * classes + Int(outcomes[k].predictions[i])] += 1
-                    }
-                }
+                same += zip(outcomes[0].predictions, outcomes[1].predictions).filter { $0 == $1 }.count
+                for k in 0..<2 { confusion[k].add(predictions: outcomes[k].predictions, labels: labels) }
                 pixels += labels.count
             }
         }
         try #require(pixels > 0)
         let agreement = Double(same) / Double(pixels)
-        let miou = confusion.map { Self.meanIoU($0, classes: classes) }
-        let auroc = scores.map(Self.auroc)
+        let miou = confusion.map(\.meanIoU)
+        let auroc = scores.map { s in
+            frameAUROC(positives: s.filter(\.ood).map { Double($0.mi) }, negatives: s.filter { !$0.ood }.map { Double($0.mi) }) ?? 0
+        }
         print("int8 demo on fresh drives: agreement \(agreement), mIoU fp32 \(miou[0]) int8 \(miou[1]), MI AUROC fp32 \(auroc[0]) int8 \(auroc[1])")
         #expect(agreement >= 0.98)
         #expect(abs(miou[0] - miou[1]) <= 0.01)
         #expect(abs(auroc[0] - auroc[1]) <= 0.02)
-    }
-
-    static func meanIoU(_ confusion: [Int], classes: Int) -> Double {
-        var total = 0.0, counted = 0
-        for c in 0..<classes {
-            let tp = confusion[c * classes + c]
-            let fn = (0..<classes).reduce(0) { $0 + confusion[c * classes + $1] } - tp
-            let fp = (0..<classes).reduce(0) { $0 + confusion[$1 * classes + c] } - tp
-            guard tp + fp + fn > 0 else { continue }
-            total += Double(tp) / Double(tp + fp + fn)
-            counted += 1
-        }
-        return total / Double(max(counted, 1))
-    }
-
-    /// P(OOD frame's MI > ID frame's MI), ties half.
-    static func auroc(_ s: [(mi: Float, ood: Bool)]) -> Double {
-        let pos = s.filter(\.ood).map(\.mi), neg = s.filter { !$0.ood }.map(\.mi)
-        var wins = 0.0
-        for p in pos { for n in neg { wins += p > n ? 1 : (p == n ? 0.5 : 0) } }
-        return wins / Double(max(1, pos.count * neg.count))
     }
 }

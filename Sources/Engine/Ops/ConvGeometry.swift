@@ -72,6 +72,19 @@ struct ConvGeometry: Equatable {
         return out
     }
 
+    /// How a convolution of this geometry runs: one filter per channel, a GEMM straight on the
+    /// input (1×1, stride 1, no padding), or im2col tiles and a GEMM.
+    enum Mode { case depthwise, pointwise, im2col }
+
+    /// The mode of a convolution from `inChannels` to `filters` channels in `group` groups.
+    func mode(inChannels: Int, filters: Int, group: Int) -> Mode {
+        if group == inChannels && filters == inChannels && group > 1 { return .depthwise }
+        if kernel == (1, 1) && stride == (1, 1) && padTop == 0 && padLeft == 0 && outH == inH && outW == inW {
+            return .pointwise
+        }
+        return .im2col
+    }
+
     /// The window as the C kernels take it, for `channels` channels.
     func window(channels: Int) -> ck_window {
         ck_window(channels: Int32(channels), in_h: Int32(inH), in_w: Int32(inW), out_h: Int32(outH),

@@ -87,9 +87,7 @@ enum ConvOp: Operator {
 }
 
 final class ConvKernel: BoundKernel, @unchecked Sendable {
-    enum Mode { case depthwise, pointwise, im2col }
-
-    let mode: Mode
+    let mode: ConvGeometry.Mode
     let batch: Int, inChannels: Int, filters: Int, group: Int
     let geometry: ConvGeometry
     let weights: [Float]
@@ -118,14 +116,7 @@ final class ConvKernel: BoundKernel, @unchecked Sendable {
         self.hasResidual = hasResidual
         let g = geometry
         k = (inChannels / group) * g.kernel.h * g.kernel.w
-        if group == inChannels && filters == inChannels && group > 1 {
-            mode = .depthwise
-        } else if g.kernel == (1, 1) && g.stride == (1, 1) && g.padTop == 0 && g.padLeft == 0
-                    && g.outH == g.inH && g.outW == g.inW {
-            mode = .pointwise
-        } else {
-            mode = .im2col
-        }
+        mode = g.mode(inChannels: inChannels, filters: filters, group: group)
         let budget = 1 << 20
         tileRows = max(1, min(g.outH, budget / max(1, k * g.outW)))
         let innerK = mode == .pointwise ? inChannels / group : k

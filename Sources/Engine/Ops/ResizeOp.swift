@@ -136,10 +136,8 @@ enum ResizeOp: Operator {
                 }
             }
             let ys = try table(inH, outH, scales[rank - 2]), xs = try table(inW, outW, scales[rank - 1])
-            if x.dtype.isQuantized {
-                return ResizeNearest8Kernel(ctx, planes: planes, inH: inH, inW: inW, outH: outH, outW: outW, ys: ys, xs: xs)
-            }
-            return ResizeNearestKernel(ctx, planes: planes, inH: inH, inW: inW, outH: outH, outW: outW, ys: ys, xs: xs)
+            return ResizeNearestKernel(ctx, planes: planes, inH: inH, inW: inW, outH: outH, outW: outW, ys: ys, xs: xs,
+                                       eightBit: x.dtype.isQuantized)
         default:
             throw ctx.fail("mode \(mode) is not supported (nearest and linear are)")
         }
@@ -169,14 +167,25 @@ final class ResizeBilinearKernel: BoundKernel, @unchecked Sendable {
 final class ResizeNearestKernel: BoundKernel, @unchecked Sendable {
     let planes: Int, inH: Int, inW: Int, outH: Int, outW: Int
     let ys: [Int32], xs: [Int32]
+    /// An 8-bit tensor (either encoding): the same gather on bytes.
+    let eightBit: Bool
 
-    init(_ ctx: OpContext, planes: Int, inH: Int, inW: Int, outH: Int, outW: Int, ys: [Int32], xs: [Int32]) {
+    init(_ ctx: OpContext, planes: Int, inH: Int, inW: Int, outH: Int, outW: Int, ys: [Int32], xs: [Int32], eightBit: Bool) {
         (self.planes, self.inH, self.inW, self.outH, self.outW, self.ys, self.xs) = (planes, inH, inW, outH, outW, ys, xs)
+        self.eightBit = eightBit
         super.init(ctx, consumed: [1, 2, 3])
     }
 
     override func run(pool: ThreadPool) {
         let x = inputs[0]!, y = outputs[0]
+        if eightBit {
+            let xb = bytes(x).assumingMemoryBound(to: UInt8.self), yb = bytes(y).assumingMemoryBound(to: UInt8.self)
+            pool.split(planes, cost: outH * outW) { r in
+                ck_resize_nearest_q8(xb, yb, Int32(inH), Int32(inW), Int32(outH), Int32(outW), ys, xs,
+                                     Int32(r.lowerBound), Int32(r.upperBound))
+            }
+            return
+        }
         pool.split(planes, cost: outH * outW) { r in
             ck_resize_nearest(x, y, Int32(inH), Int32(inW), Int32(outH), Int32(outW), ys, xs,
                               Int32(r.lowerBound), Int32(r.upperBound))
@@ -228,24 +237,5 @@ final class ResizeBilinear8Kernel: BoundKernel, @unchecked Sendable {
                                   Int32(planes * t / parts), Int32(planes * (t + 1) / parts), scratch[t])
         }
         if parts == 1 { work(0) } else { pool.run(work) }
-    }
-}
-
-/// Nearest resize of an 8-bit tensor (a byte gather; both encodings).
-final class ResizeNearest8Kernel: BoundKernel, @unchecked Sendable {
-    let planes: Int, inH: Int, inW: Int, outH: Int, outW: Int
-    let ys: [Int32], xs: [Int32]
-
-    init(_ ctx: OpContext, planes: Int, inH: Int, inW: Int, outH: Int, outW: Int, ys: [Int32], xs: [Int32]) {
-        (self.planes, self.inH, self.inW, self.outH, self.outW, self.ys, self.xs) = (planes, inH, inW, outH, outW, ys, xs)
-        super.init(ctx, consumed: [1, 2, 3])
-    }
-
-    override func run(pool: ThreadPool) {
-        let x = bytes(inputs[0]!).assumingMemoryBound(to: UInt8.self), y = bytes(outputs[0]).assumingMemoryBound(to: UInt8.self)
-        pool.split(planes, cost: outH * outW) { r in
-            ck_resize_nearest_q8(x, y, Int32(inH), Int32(inW), Int32(outH), Int32(outW), ys, xs,
-                                 Int32(r.lowerBound), Int32(r.upperBound))
-        }
     }
 }

@@ -78,9 +78,7 @@ enum QLinearConvOp: Operator {
 }
 
 final class QConvKernel: BoundKernel, @unchecked Sendable {
-    enum Mode { case depthwise, pointwise, im2col }
-
-    let mode: Mode
+    let mode: ConvGeometry.Mode
     let batch: Int, inChannels: Int, filters: Int, group: Int
     let geometry: ConvGeometry
     let input: QuantParams
@@ -107,14 +105,7 @@ final class QConvKernel: BoundKernel, @unchecked Sendable {
         self.input = input
         self.scales = scales
         k = (inChannels / group) * g.kernel.h * g.kernel.w
-        if group == inChannels && filters == inChannels && group > 1 {
-            mode = .depthwise
-        } else if g.kernel == (1, 1) && g.stride == (1, 1) && g.padTop == 0 && g.padLeft == 0
-                    && g.outH == g.inH && g.outW == g.inW {
-            mode = .pointwise
-        } else {
-            mode = .im2col
-        }
+        mode = g.mode(inChannels: inChannels, filters: filters, group: group)
         tileRows = max(1, min(g.outH, (1 << 20) / max(1, k * g.outW)))
         let innerK = mode == .pointwise ? inChannels / group : k
         gemmK = innerK
