@@ -53,6 +53,12 @@ enum MixtureQuantization {
             throw fail("quantize: the recordings gave \(calibration.inputs.count) calibration and \(heldOut.inputs.count) held-out frames; need at least one of each")
         }
         let ood = r.ood.isEmpty ? FrameSet() : try readFrames(r.ood, manifest: manifest, calibration: 0, holdout: r.holdout).1
+        let outDir = URL(fileURLWithPath: r.out).standardizedFileURL.resolvingSymlinksInPath().path
+        let sources = manifest.experts.map(\.file) + [manifest.gate?.file, manifest.combineConv].compactMap { $0 }
+        if outDir == URL(fileURLWithPath: r.directory).standardizedFileURL.resolvingSymlinksInPath().path
+            || sources.contains(where: { URL(fileURLWithPath: $0).deletingLastPathComponent().resolvingSymlinksInPath().path == outDir }) {
+            throw fail("quantize: --out \(r.out) holds the float model's files; choose another directory")
+        }
         try FileManager.default.createDirectory(atPath: r.out, withIntermediateDirectories: true)
 
         // Calibrate: the experts on the frames, the gate on the float experts' features.

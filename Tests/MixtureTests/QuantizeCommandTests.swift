@@ -67,6 +67,10 @@ import Testing
             (["--model", "\(dir.path)/nowhere", "--calibration", "\(dir.path)/urban.mcap"], "nowhere"),
             (["--model", "\(Self.demo)/moe-simple", "--calibration", "\(dir.path)/urban.mcap", "--method", "fancy"], "method"),
         ]
+        // --out over the float model's own files is refused before anything is written.
+        let (status, _, stderr) = try MoesegCLI.run(["quantize", "--model", "\(Self.demo)/moe-simple", "--calibration",
+                                                     "\(dir.path)/urban.mcap", "--out", "\(Self.demo)/moe-simple"])
+        #expect(status != 0 && stderr.split(separator: "\n").count == 1 && stderr.contains("holds the float model"), "\(stderr)")
         for (arguments, mention) in cases {
             let (status, _, stderr) = try MoesegCLI.run(["quantize"] + arguments + ["--out", out])
             let lines = stderr.split(separator: "\n")
