@@ -8,7 +8,7 @@
 ///   DQ(x) → MaxPool → Q, one encoding                becomes MaxPool of the 8-bit tensor (exact)
 ///   8-bit Resize → DQ                               becomes one Resize writing the dequantized floats
 /// as onnxruntime's own QDQ transformer does, so both engines round at the same places. What no
-/// pattern matches (HardSwish, Resize, Softmax, a float gate…) runs in float between its DQ and Q.
+/// pattern matches (HardSwish, Sigmoid, Softmax, a float gate…) runs in float between its DQ and Q.
 enum QDQFusion {
     /// The encoding of a fused DQ → Resize → Q (private attributes read by ResizeOp).
     static let resizeScale = "_q_scale", resizeZero = "_q_zero"
