@@ -6,7 +6,8 @@
 // multiply-add as 2 operations. Best of a few repetitions (the machine is shared, the minimum is
 // the most stable figure). Build and run with `tools/bench/run.sh qkernels` (`qkernels gemm`,
 // `qkernels dw` for one half; `qkernels small`: ms per call of the small-M/K GEMMs, the stem's
-// im2col and the small-plane depthwise layers of the int8 demo expert).
+// im2col and the small-plane depthwise layers of the int8 demo expert; `qkernels resnet [1]`: ms per
+// layer of ResNet50's large-K convolutions as QLinearConvOp issues them, `1` for the best path only).
 #include "CKernels.h"
 
 #include <stdio.h>
@@ -314,6 +315,62 @@ static void bench_small(void) {
     bench_dw("dw 3x3 d18 112ch 16x32 (ASPP)", 112, 16, 32, 3, 1, 18);
 }
 
+/// ResNet50 layers as QLinearConvOp.runIm2col issues them: M x K x N in calls of `cols` columns
+/// (tileRows = max(1, min(outH, 2^20 / (K * outW))) rows of outW), B a K x cols im2col buffer
+/// (ldb = cols), C at column offset of the full M x N output (ldc = N); cols == N is one call.
+typedef struct {
+    int m, n, k, cols;
+    void *qa;
+    uint8_t *qb, *qc;
+    void *qscratch;
+    ck_requant rq;
+} tiled_case;
+
+static void run_tiled(void *p) {
+    tiled_case *g = p;
+    for (int j0 = 0; j0 < g->n; j0 += g->cols) {
+        int cols = g->n - j0 < g->cols ? g->n - j0 : g->cols;
+        ck_qgemm(g->m, cols, g->k, g->qa, g->qb, cols, 0, g->qc + j0, g->n, &g->rq, 0, g->m, 0, cols, g->qscratch);
+    }
+}
+
+static void bench_tiled(const char *name, int m, int k, int n, int cols) {
+    tiled_case g;
+    g.m = m, g.n = n, g.k = k, g.cols = cols;
+    int8_t *a = aligned_buffer((size_t)m * k);
+    fill_bytes(a, (size_t)m * k);
+    g.qa = aligned_buffer(ck_qgemm_packed_a_size(m, k));
+    ck_qgemm_pack_a(m, k, a, k, g.qa);
+    g.qb = aligned_buffer((size_t)k * cols);
+    fill_bytes(g.qb, (size_t)k * cols);
+    g.qc = aligned_buffer((size_t)m * n);
+    g.qscratch = aligned_buffer(ck_qgemm_scratch_size(k));
+    int32_t *bias = aligned_buffer(sizeof(int32_t) * m);
+    float *scale = aligned_buffer(sizeof(float) * m);
+    for (int i = 0; i < m; i++) bias[i] = 1000 * (i % 7) - 3000, scale[i] = 1e-5f;
+    g.rq = (ck_requant){bias, scale, 3, 0, 255, 0};
+    double ops = 2.0 * m * n * k;
+    printf("%-44s", name);
+    for (int i = 0; i < g_nq; i++) {
+        ck_set_dispatch(g_qmodes[i]);
+        double t = best_ms(run_tiled, &g, 7);
+        printf(" %s %8.3f ms %6.1f GOP/s |", g_qnames[i], t, ops / t * 1e-6);
+    }
+    ck_set_dispatch(1);
+    printf("\n");
+    free(a); free(g.qa); free(g.qb); free(g.qc); free(g.qscratch); free(bias); free(scale);
+}
+
+static void bench_resnet(void) {
+    printf("ck_qgemm ResNet50 layers (u8 B), ms per layer, one thread:\n");
+    bench_tiled("M512 K18432 N2048, 64-col calls ldc 2048", 512, 18432, 2048, 64);
+    bench_tiled("M512 K18432 N2048, one call", 512, 18432, 2048, 2048);
+    bench_tiled("M256 K2304 N2048, 448-col calls", 256, 2304, 2048, 448);
+    bench_tiled("M256 K2304 N2048, one call", 256, 2304, 2048, 2048);
+    bench_tiled("M512 K4608 N512, 224-col calls", 512, 4608, 512, 224);
+    bench_tiled("M512 K4608 N512, one call", 512, 4608, 512, 512);
+}
+
 int main(int argc, char **argv) {
     printf("ck_cpu_features() = %d (1 AVX2+FMA, 2 AVX-512, 4 AVX-512 VNNI, 8 AVX-VNNI)\n", ck_cpu_features());
     // Distinct int8 paths, best first.
@@ -329,6 +386,11 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "small") == 0) {
         g_ms = 1;
         bench_small();
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "resnet") == 0) {
+        if (argc >= 3) g_nq = 1;   // `resnet 1`: the best path only
+        bench_resnet();
         return 0;
     }
     int gemm = argc < 2 || strcmp(argv[1], "gemm") == 0, dw = argc < 2 || strcmp(argv[1], "dw") == 0;
