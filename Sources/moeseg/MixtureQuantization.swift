@@ -264,14 +264,9 @@ enum MixtureQuantization {
             c.aurocFloat = frameAUROC(positives: oodScores[0], negatives: idScores[0])
             c.aurocInt8 = frameAUROC(positives: oodScores[1], negatives: idScores[1])
         }
-        c.msFloat = median(times[0])
-        c.msInt8 = median(times[1])
+        c.msFloat = MixtureBench.Summary.median(times[0])
+        c.msInt8 = MixtureBench.Summary.median(times[1])
         return c
-    }
-
-    static func median(_ v: [Double]) -> Double {
-        let s = v.sorted()
-        return s.isEmpty ? 0 : s[s.count / 2]
     }
 
     /// The int8 model's moe.toml: the float manifest with the new files.

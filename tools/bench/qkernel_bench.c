@@ -15,11 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench_timing.h"
 
 static void *aligned_buffer(size_t bytes) {
     void *p = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
@@ -42,21 +38,6 @@ static void fill_bytes(void *p, size_t n) {
 
 static void fill_floats(float *p, size_t n) {
     for (size_t i = 0; i < n; i++) p[i] = (float)next_rand() / 16777216.0f * 2.0f - 1.0f;
-}
-
-typedef void (*bench_fn)(void *ctx);
-
-/// Best time in milliseconds over `reps` runs after one warm-up run.
-static double best_ms(bench_fn fn, void *ctx, int reps) {
-    fn(ctx);
-    double best = 1e30;
-    for (int r = 0; r < reps; r++) {
-        double t0 = now_seconds();
-        fn(ctx);
-        double t = now_seconds() - t0;
-        if (t < best) best = t;
-    }
-    return best * 1e3;
 }
 
 /// The int8 paths this CPU has: dispatch mode and name (filled in main).

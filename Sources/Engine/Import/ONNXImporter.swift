@@ -11,26 +11,16 @@ enum ONNXImporter {
     static let microsoftOps: Set<String> = ["QLinearAdd", "QLinearConcat", "QLinearGlobalAveragePool"]
 
     static func load(path: String) throws -> (graph: Graph, declaredInputs: [String: [Int?]]) {
-        let url = URL(fileURLWithPath: path)
-        // Parse in a function of its own so the mapped file is unmapped before the weights
-        // are decoded: the file, the parsed protobuf and the decoded floats never coexist.
-        func parseFile() throws -> Onnx_ModelProto {
-            let data: Data
-            do {
-                data = try Data(contentsOf: url, options: .alwaysMapped)
-            } catch {
-                throw EngineError.unreadableFile(path: path, reason: (error as NSError).localizedDescription)
-            }
-            return try parse(data)
-        }
-        return try convert(try parseFile(), baseDirectory: url.deletingLastPathComponent())
+        // The mapped file is unmapped when loadProto returns, before the weights are decoded:
+        // the file, the parsed protobuf and the decoded floats never coexist.
+        try convert(try loadProto(path: path), baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent())
     }
 
-    /// The parsed protobuf of the model at `path` (for rewriting it, e.g. quantization).
+    /// The parsed protobuf of the model at `path` (also for rewriting it, e.g. quantization).
     static func loadProto(path: String) throws -> Onnx_ModelProto {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
             throw EngineError.unreadableFile(path: path, reason: (error as NSError).localizedDescription)
         }
@@ -53,7 +43,8 @@ enum ONNXImporter {
         }
     }
 
-    private static func convert(_ proto: Onnx_ModelProto, baseDirectory: URL?) throws -> (graph: Graph, declaredInputs: [String: [Int?]]) {
+    /// The graph of an already parsed model (external data resolved against `baseDirectory`).
+    static func convert(_ proto: Onnx_ModelProto, baseDirectory: URL?) throws -> (graph: Graph, declaredInputs: [String: [Int?]]) {
         var model = proto
         guard model.hasGraph, !model.graph.node.isEmpty else {
             throw EngineError.corruptModel("the file has no graph (not an ONNX model, or truncated)")

@@ -15,7 +15,7 @@ public final class ModelQuantizer {
     public init(path: String, inputShapes: [String: [Int]] = [:]) throws {
         self.path = path
         proto = try ONNXImporter.loadProto(path: path)
-        var (graph, declared) = try ONNXImporter.load(path: path)
+        var (graph, declared) = try ONNXImporter.convert(proto, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent())
         if graph.nodes.contains(where: { OperatorRegistry.quantizedTypes.contains($0.opType) && $0.opType != "Resize" && $0.opType != "MaxPool" }) {
             throw EngineError.invalidModel("\(path) is already quantized")
         }

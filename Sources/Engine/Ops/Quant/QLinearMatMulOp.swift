@@ -44,11 +44,14 @@ final class QMatMulKernel: BoundKernel, @unchecked Sendable {
     let weights: [Int32], scales: [Float]
     let input: QuantParams, output: QuantParams
     let rows: Int, k: Int, n: Int
+    /// The output encoding with scale 1: rounds an already scaled accumulator and adds the zero point.
+    let rounding: QuantParams
 
     init(_ ctx: OpContext, weights: [Int32], scales: [Float], input: QuantParams, output: QuantParams,
          rows: Int, k: Int, n: Int) {
         (self.weights, self.scales, self.input, self.output) = (weights, scales, input, output)
         (self.rows, self.k, self.n) = (rows, k, n)
+        rounding = QuantParams(scale: 1, zeroPoint: output.zeroPoint, isSigned: output.isSigned)
         super.init(ctx, consumed: [1, 2, 3, 4, 5, 6, 7])
     }
 
@@ -62,8 +65,7 @@ final class QMatMulKernel: BoundKernel, @unchecked Sendable {
                         : Int32(x.load(fromByteOffset: r * k + kk, as: UInt8.self))
                     acc &+= (v - input.zeroPoint) * weights[j * k + kk]
                 }
-                let q = QuantParams(scale: 1, zeroPoint: output.zeroPoint, isSigned: output.isSigned)
-                    .quantize(Float(acc) * scales[j])
+                let q = rounding.quantize(Float(acc) * scales[j])
                 if output.isSigned { y.storeBytes(of: Int8(q), toByteOffset: r * n + j, as: Int8.self) }
                 else { y.storeBytes(of: UInt8(q), toByteOffset: r * n + j, as: UInt8.self) }
             }
