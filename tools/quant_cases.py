@@ -139,6 +139,15 @@ def gate_head(g: GraphBuilder):
                         "Add"), None
 
 
+def matmul_head(g: GraphBuilder):
+    x = g.input("input", (1, 3, 32, 48))
+    f = op(g, "Relu", [conv(g, x, 3, 16, 3, stride=2)])
+    pooled = op(g, "Flatten", [op(g, "GlobalAveragePool", [f])])
+    mm = op(g, "MatMul", [pooled, g.weight("mm_w", (16, 5), 16)], "matmul")
+    return [mm], ("MatMul head on 1x3x32x48: conv s2 + Relu -> GlobalAveragePool -> Flatten -> MatMul (16 -> 5), "
+                  "so the QOperator form has QLinearMatMul without the ops moeseg lacks"), None
+
+
 def helper_model(build: Callable) -> Callable[[str], tuple]:
     """A (float model, feeds, description, argmax_outputs) maker for a builder function."""
     def make(name: str):
@@ -175,6 +184,7 @@ MODELS = {
     "block": Model(helper_model(block), ALL4),
     "float_islands": Model(helper_model(float_islands), [("qdq", "u8")]),
     "gate_head": Model(helper_model(gate_head), [("qdq", "u8"), ("qoperator", "u8")]),
+    "matmul_head": Model(helper_model(matmul_head), [("qoperator", "u8"), ("qoperator", "s8")]),
     "deeplabv3plus_dynamo_bn": Model(engine_model("deeplabv3plus_mobilenetv2_dynamo_bn", ["logits"]),
                                      [("qdq", "u8")]),
     "deeplabv3plus_dynamo_bn_pre": Model(engine_model("deeplabv3plus_mobilenetv2_dynamo_bn", ["logits"]),
