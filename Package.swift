@@ -40,13 +40,16 @@ let package = Package(
                 swiftSettings: optimizedSwift),
         .target(name: "Sensors", dependencies: ["Recording", "Scenes", "CV4L2"], swiftSettings: optimizedSwift),
         .target(name: "CThreading", cSettings: [.define("_GNU_SOURCE")]),
+        // Only the executable links it: its .preinit_array hook blocks the daemon's signals
+        // before shared libraries start threads.
+        .target(name: "CEarlySignals", dependencies: ["CThreading"]),
         .target(name: "Daemon",
                 dependencies: ["CThreading", "Mixture", "Sensors", "Recording", "Wire",
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "TOMLKit", package: "TOMLKit"),
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .executableTarget(name: "moeseg",
-                          dependencies: ["CZlib", "Engine", "Mixture", "NumPyIO", "Recording", "Scenes", "Sensors", "Daemon", "Wire",
+                          dependencies: ["CEarlySignals", "CZlib", "Engine", "Mixture", "NumPyIO", "Recording", "Scenes", "Sensors", "Daemon", "Wire",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Sensors", "Recording", "Mixture", "Wire",
                                                       .product(name: "Logging", package: "swift-log")]),

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include "CThreading.h"
 
 int cthreading_pin_current_thread(const int *cpus, int count) {
@@ -34,4 +35,16 @@ int cthreading_cpu_allowed(int cpu) {
     if (cpu < 0 || cpu >= CPU_SETSIZE) return 0;
     if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
     return CPU_ISSET(cpu, &set) ? 1 : 0;
+}
+
+void cthreading_daemon_signal_set(void *out) {
+    sigset_t *set = (sigset_t *)out;
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    // Their default action is to terminate; a stray kill must not stop a vehicle's daemon.
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGUSR2);
+    sigaddset(set, SIGALRM);
 }

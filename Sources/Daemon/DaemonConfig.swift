@@ -1,5 +1,6 @@
 import Mixture
 import TOMLKit
+import Wire
 
 /// What the daemon does at the end of a recording.
 public enum ReplayEnd: String, Sendable {
@@ -43,6 +44,12 @@ public struct DaemonConfig: Sendable, Equatable {
         public var sendHighWaterMark = 4
         public var mapEncoding = "u8"
         public var curveSecretKeyFile = ""
+        public var socketMode: UInt16 = 0o660
+        public var socketGroup = ""
+        public var maxMessageBytes = 1024
+        public var heartbeatIntervalMs = 2000
+        public var heartbeatTimeoutMs = 6000
+        public var maxSubscriptionsPerPeer = 256
     }
 
     public struct Budget: Sendable, Equatable {
@@ -121,7 +128,9 @@ struct ConfigReader {
                    "replay_at_end", "reopen_backoff_ms", "reopen_backoff_max_ms", "stall_timeout_ms"],
         "model": ["dir", "routing_samples", "routing_temperature", "maps", "essential_maps", "mi_pixel_threshold", "threads"],
         "ood": ["enabled", "gate_entropy", "mean_mi", "uncertain_fraction", "routing_mi", "enter_frames", "exit_frames"],
-        "publish": ["endpoint", "stream", "send_high_water_mark", "map_encoding", "curve_secret_key_file"],
+        "publish": ["endpoint", "stream", "send_high_water_mark", "map_encoding", "curve_secret_key_file",
+                    "socket_mode", "socket_group", "max_message_bytes", "heartbeat_interval_ms", "heartbeat_timeout_ms",
+                    "max_subscriptions_per_peer"],
         "budget": ["cpus", "deadline_ms", "degrade_after", "recover_after", "recover_fraction", "max_frame_stride"],
         "status": ["interval_ms", "watchdog_stall_deadlines"],
         "log": ["level"],
@@ -149,7 +158,7 @@ struct ConfigReader {
         }
 
         string("source", "spec", &config.source.spec) { $0.isEmpty ? "must not be empty" : nil }
-        double("source", "synthetic_rate", &config.source.syntheticRate) { $0 > 0 && $0 <= 1000 ? nil : "must be in (0, 1000]" }
+        double("source", "synthetic_rate", &config.source.syntheticRate) { $0 >= 0.1 && $0 <= 1000 ? nil : "must be 0.1-1000 frames/s" }
         int("source", "synthetic_width", &config.source.syntheticWidth) { (16...8192).contains($0) ? nil : "must be 16-8192" }
         int("source", "synthetic_height", &config.source.syntheticHeight) { (16...8192).contains($0) ? nil : "must be 16-8192" }
         var seed = Int(config.source.syntheticSeed)
@@ -203,6 +212,15 @@ struct ConfigReader {
         int("publish", "send_high_water_mark", &config.publish.sendHighWaterMark) { (1...100_000).contains($0) ? nil : "must be 1-100000" }
         string("publish", "map_encoding", &config.publish.mapEncoding) { ["u8", "f16", "f32"].contains($0) ? nil : "must be \"u8\", \"f16\" or \"f32\"" }
         string("publish", "curve_secret_key_file", &config.publish.curveSecretKeyFile) { _ in nil }
+        var mode = "0" + String(config.publish.socketMode, radix: 8)
+        if string("publish", "socket_mode", &mode, { Self.socketMode($0) == nil ? "must be an octal file mode such as \"0660\" (at most 0777)" : nil }) {
+            config.publish.socketMode = Self.socketMode(mode) ?? config.publish.socketMode
+        }
+        string("publish", "socket_group", &config.publish.socketGroup) { _ in nil }
+        int("publish", "max_message_bytes", &config.publish.maxMessageBytes) { (512...1_048_576).contains($0) ? nil : "must be 512-1048576" }
+        int("publish", "heartbeat_interval_ms", &config.publish.heartbeatIntervalMs) { (0...600_000).contains($0) ? nil : "must be 0 (off) - 600000" }
+        int("publish", "heartbeat_timeout_ms", &config.publish.heartbeatTimeoutMs) { (100...6_553_500).contains($0) ? nil : "must be 100-6553500" }
+        int("publish", "max_subscriptions_per_peer", &config.publish.maxSubscriptionsPerPeer) { (1...100_000).contains($0) ? nil : "must be 1-100000" }
 
         ints("budget", "cpus", &config.budget.cpus) { (0...1023).contains($0) ? nil : "CPU \($0) out of range 0-1023" }
         double("budget", "deadline_ms", &config.budget.deadlineMs) { $0 > 0 && $0 <= 60_000 ? nil : "must be in (0, 60000]" }
@@ -220,10 +238,17 @@ struct ConfigReader {
     /// Why an endpoint string cannot be bound, or nil.
     static func endpointProblem(_ endpoint: String) -> String? {
         if endpoint == "auto" { return nil }
+        if let problem = WireEndpoint.tcpProblem(endpoint) { return problem }
         for scheme in ["ipc://", "tcp://", "inproc://"] where endpoint.hasPrefix(scheme) && endpoint.count > scheme.count {
             return nil
         }
         return "must be \"auto\" or an ipc://, tcp:// or inproc:// endpoint, got \"\(endpoint)\""
+    }
+
+    /// An octal file mode such as "0660" or "660", at most 0777.
+    static func socketMode(_ text: String) -> UInt16? {
+        guard !text.isEmpty, text.count <= 4, let value = UInt16(text, radix: 8), value <= 0o777 else { return nil }
+        return value
     }
 
     /// Why a stream name cannot be a topic prefix, or nil.

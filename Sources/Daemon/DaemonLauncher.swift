@@ -187,6 +187,16 @@ public enum DaemonLauncher {
                 throw error
             }
         }
+        if let mixture {
+            let peerLogger = logger
+            var throttle = LogThrottle(intervalNanos: 10_000_000_000)
+            mixture.stage.onPeerCutOff = { address, cap in
+                let (allowed, held) = throttle.admit("cut", now: monotonicNow())
+                if allowed {
+                    peerLogger.warning("subscriber \(address) held more than \(cap) subscriptions: its connections were closed\(held > 0 ? " (\(held) more since the last such line)" : "")")
+                }
+            }
+        }
         let stage: FrameStage
         var recording: RecordingStage?
         if let record {
@@ -286,9 +296,16 @@ public enum DaemonLauncher {
         }
         let publisher: Publisher
         do {
-            publisher = try Publisher(options: PublisherOptions(stream: config.publish.stream, endpoint: endpoint,
-                                                                sendHighWaterMark: config.publish.sendHighWaterMark,
-                                                                curve: curve, mapEncodings: encodings),
+            var options = PublisherOptions(stream: config.publish.stream, endpoint: endpoint,
+                                           sendHighWaterMark: config.publish.sendHighWaterMark,
+                                           curve: curve, mapEncodings: encodings)
+            options.socketMode = config.publish.socketMode
+            options.socketGroup = config.publish.socketGroup.isEmpty ? nil : config.publish.socketGroup
+            options.maxInboundMessageBytes = config.publish.maxMessageBytes
+            options.heartbeatIntervalMs = config.publish.heartbeatIntervalMs
+            options.heartbeatTimeoutMs = config.publish.heartbeatTimeoutMs
+            options.maxSubscriptionsPerPeer = config.publish.maxSubscriptionsPerPeer
+            publisher = try Publisher(options: options,
                                       meta: MixtureStage.meta(model: model, thresholds: config.ood.thresholds,
                                                               enterFrames: config.ood.enterFrames, exitFrames: config.ood.exitFrames))
         } catch {

@@ -13,6 +13,9 @@ public final class DaemonService {
     private let watchdogStallNanos: UInt64
     private let reloadThresholds: () throws -> OODThresholds
     private let statusLine: Bool
+    private var throttle = LogThrottle(intervalNanos: 10_000_000_000)
+    /// A burst of SIGHUPs becomes one reload per second: each reload re-reads and re-validates the config.
+    static let reloadIntervalNanos: UInt64 = 1_000_000_000
 
     /// A service around a started-to-be pipeline. `reloadThresholds` re-reads the config on SIGHUP.
     public init(pipeline: Pipeline, notifier: SystemdNotifier, logger: Logger, statusIntervalNanos: UInt64,
@@ -36,6 +39,8 @@ public final class DaemonService {
         var lastWatchdog: UInt64 = 0
         var stopSignal: Int32?
         var statusCount = 0
+        var pendingReloads = 0
+        var lastReload: UInt64 = 0
         let watchdogPeriod = notifier.watchdogNanos.map { $0 / 2 }
         while !pipeline.isFinished {
             let wait = min(watchdogPeriod.map { max($0 / 4, 10_000_000) } ?? 100_000_000, 100_000_000)
@@ -46,15 +51,19 @@ public final class DaemonService {
                 notifier.send("STOPPING=1")
                 pipeline.requestStop()
             case .reload?:
-                do {
-                    let thresholds = try reloadThresholds()
-                    pipeline.reload(thresholds: thresholds)
-                    logger.notice("SIGHUP: reloading OOD thresholds")
-                } catch {
-                    logger.error("SIGHUP: thresholds not reloaded, keeping the current ones: \(error)")
+                pendingReloads += 1
+            case let .ignored(signal)?:
+                let (allowed, held) = throttle.admit("ignored \(signal)", now: monotonicNow())
+                if allowed {
+                    logger.notice("\(SignalWaiter.name(signal)) received: ignored\(Self.suppressedNote(held))")
                 }
             case nil:
                 break
+            }
+            if stopSignal == nil, pendingReloads > 0, monotonicNow() &- lastReload >= Self.reloadIntervalNanos {
+                reload(coalesced: pendingReloads)
+                pendingReloads = 0
+                lastReload = monotonicNow()
             }
             if stopSignal != nil { break }
             let now = monotonicNow()
@@ -86,6 +95,25 @@ public final class DaemonService {
         logger.info("stopped after \(pipeline.framesPublished) frames (shutdown \((monotonicNow() &- stopStart) / 1_000_000) ms): \(pipeline.status.line)")
         if let fatal = pipeline.fatalError { throw DaemonError.configuration(fatal) }
         return 0
+    }
+
+    /// Re-reads the thresholds for `coalesced` SIGHUPs; failures are logged at most every 10 s.
+    private func reload(coalesced: Int) {
+        let note = coalesced > 1 ? " (\(coalesced) SIGHUPs coalesced)" : ""
+        do {
+            let thresholds = try reloadThresholds()
+            pipeline.reload(thresholds: thresholds)
+            logger.notice("SIGHUP: reloading OOD thresholds\(note)")
+        } catch {
+            let (allowed, held) = throttle.admit("reload failed", now: monotonicNow())
+            if allowed {
+                logger.error("SIGHUP: thresholds not reloaded, keeping the current ones\(note): \(error)\(Self.suppressedNote(held))")
+            }
+        }
+    }
+
+    private static func suppressedNote(_ held: Int) -> String {
+        held > 0 ? " (\(held) more since the last such line)" : ""
     }
 
     /// Rewrites one terminal line on stderr.

@@ -13,7 +13,7 @@ public enum EmbeddedConfig {
 # Where frames come from: "v4l2:/dev/video0" (or a /dev/v4l/by-id/... link),
 # "replay:/path/drive.mcap", or "synthetic:urban" | "synthetic:highway" | "synthetic:ambiguous".
 spec = "synthetic:urban"
-# Frames per second of a synthetic source (1-1000); also the frame size of the synthetic scene below.
+# Frames per second of a synthetic source (0.1-1000); also the frame size of the synthetic scene below.
 synthetic_rate = 15.0
 # Synthetic frame size in pixels (the model resizes whatever it gets to its input size).
 synthetic_width = 512
@@ -86,6 +86,22 @@ map_encoding = "u8"
 # CURVE encryption: the server's secret key file (Z85, as written by `moeseg keygen`-style
 # tools); "" = no encryption.
 curve_secret_key_file = ""
+# File mode of an ipc socket; connecting needs write permission, so readers need "w" through
+# owner or group ("0660": the daemon's user and group). socket_group = "NAME" gives the socket
+# to that group (the daemon must be a member, e.g. SupplementaryGroups= in the unit); "" keeps
+# the daemon's own group.
+socket_mode = "0660"
+socket_group = ""
+# Limits on what one peer can make the daemon hold. The largest message a peer may send
+# (subscriptions are short topic prefixes; 512 is the least CURVE's handshake needs):
+max_message_bytes = 1024
+# ZMTP heartbeats: a PING every interval; a peer silent for the timeout is disconnected and
+# its queue and subscriptions freed. heartbeat_interval_ms = 0 turns them off.
+heartbeat_interval_ms = 2000
+heartbeat_timeout_ms = 6000
+# Distinct subscriptions one tcp peer address may hold; past it every connection from that
+# address is closed (a subscriber needs at most a handful: one per topic it reads).
+max_subscriptions_per_peer = 256
 
 [budget]
 # CPUs the capture and inference threads are pinned to (e.g. [2, 3]); [] = no pinning.

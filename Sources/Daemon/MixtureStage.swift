@@ -32,6 +32,10 @@ public final class MixtureStage: FrameStage {
         didSet { recorder?.record(.meta, publisher.currentMeta, logTime: realtimeNow()) }
     }
 
+    /// Told (peer address, cap) when a subscriber's connections were cut for holding too many subscriptions.
+    public var onPeerCutOff: ((String, Int) -> Void)?
+    private var reportedCutOffs: UInt64 = 0
+
     /// A stage over a loaded runner and a bound publisher; sends meta with `thresholds`.
     public init(runner: MixtureRunner, publisher: Publisher, maps: MapSelection, routingSamples: Int,
                 thresholds: OODThresholds, enterFrames: Int, exitFrames: Int) {
@@ -188,6 +192,11 @@ public final class MixtureStage: FrameStage {
 
     public func service() {
         publisher.pollSubscriptions()
+        let cut = publisher.peersCutOff
+        if cut != reportedCutOffs {
+            reportedCutOffs = cut
+            onPeerCutOff?(publisher.lastCutOffPeer ?? "?", publisher.options.maxSubscriptionsPerPeer)
+        }
     }
 
     public func close() {

@@ -8,7 +8,7 @@ public enum SyntheticSourceError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .invalidRate(rate): "synthetic source rate must be in (0, 1000] frames/s, got \(rate)"
+        case let .invalidRate(rate): "synthetic source rate must be 0.1-1000 frames/s, got \(rate)"
         }
     }
 }
@@ -25,6 +25,9 @@ public final class SyntheticSource: FrameSource {
     public let name: String
     /// Frames per second in paced mode; nil renders as fast as frames are requested.
     public let rate: Double?
+    /// Paced rates accepted: slower than 0.1 frames/s the frame deadlines in nanoseconds would
+    /// soon overflow 64 bits (5e-11 frames/s did at the second frame).
+    public static let rateRange: ClosedRange<Double> = 0.1...1000
     /// The scene's camera (intrinsics and mounting).
     public var camera: SceneCamera { renderer.camera }
 
@@ -35,7 +38,7 @@ public final class SyntheticSource: FrameSource {
 
     /// A source rendering `domain` with `seed` at width x height, paced at `rate` frames/s (or unpaced).
     public init(domain: SceneDomain, seed: UInt64, width: Int, height: Int, rate: Double?) throws {
-        if let rate, !(rate.isFinite && rate > 0 && rate <= 1000) {
+        if let rate, !(rate.isFinite && rate >= SyntheticSource.rateRange.lowerBound && rate <= SyntheticSource.rateRange.upperBound) {
             throw SyntheticSourceError.invalidRate(rate)
         }
         renderer = try SceneRenderer(domain: domain, seed: seed, width: width, height: height)

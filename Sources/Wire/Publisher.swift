@@ -18,6 +18,23 @@ public struct PublisherOptions: Sendable {
     public var mapEncodings: [String: MapEncoding]
     /// Value range a u8 map covers (default 0...1, the range of every moeseg map).
     public var u8Ranges: [String: ClosedRange<Float>] = [:]
+    /// Largest message a peer may send (ZMQ_MAXMSGSIZE): subscriptions are short topic
+    /// prefixes, and without a limit libzmq allocates whatever size a peer declares. At least
+    /// 512, which CURVE's handshake needs.
+    public var maxInboundMessageBytes = 1024
+    /// ZMTP heartbeat: a PING every this many ms (ZMQ_HEARTBEAT_IVL); 0 turns heartbeats off.
+    public var heartbeatIntervalMs = 2000
+    /// A peer that answers no PING within this many ms is disconnected (ZMQ_HEARTBEAT_TIMEOUT,
+    /// also sent as ZMQ_HEARTBEAT_TTL), so a vanished subscriber's queue and subscriptions go.
+    public var heartbeatTimeoutMs = 6000
+    /// A connection that has not finished the ZMTP handshake within this many ms is dropped.
+    public var handshakeTimeoutMs = 5000
+    /// Distinct subscriptions one TCP peer address may hold before all its connections are cut.
+    public var maxSubscriptionsPerPeer = 256
+    /// File mode of an ipc socket (connecting needs write permission): default owner and group.
+    public var socketMode: UInt16 = 0o660
+    /// Group to give an ipc socket (the daemon must be a member); nil keeps the process's group.
+    public var socketGroup: String?
 
     public init(stream: String = "cam0", endpoint: String? = nil, sendHighWaterMark: Int = 4,
                 curve: CurveKeys? = nil, mapEncodings: [String: MapEncoding] = [:],
@@ -50,6 +67,10 @@ public struct PublisherStatistics: Sendable, Equatable {
     public var metaResends: UInt64
     /// publish calls skipped: a map not in `mapEncodings`, or sizes that do not match.
     public var skipped: UInt64
+    /// Connections open now (tcp and ipc).
+    public var connections: Int = 0
+    /// Connections shut down because their peer address held more than `maxSubscriptionsPerPeer`.
+    public var peersCutOff: UInt64 = 0
 
     public var sent: UInt64 { perTopic.values.reduce(0) { $0 + $1.sent } }
     public var dropped: UInt64 { perTopic.values.reduce(0) { $0 + $1.dropped } }
@@ -74,6 +95,7 @@ public final class Publisher: @unchecked Sendable {
     private var metaResends: UInt64 = 0
     private var skipped: UInt64 = 0
     private var closed = false
+    private let peerGuard: PeerGuard
 
     private struct MapSlot {
         var encoding: MapEncoding
@@ -93,10 +115,31 @@ public final class Publisher: @unchecked Sendable {
         for (name, range) in options.u8Ranges where !(range.upperBound > range.lowerBound) || !range.lowerBound.isFinite || !range.upperBound.isFinite {
             throw WireError.endpoint(options.endpoint, "u8 range of map \(name) must be finite and non-empty")
         }
+        guard (512...1 << 20).contains(options.maxInboundMessageBytes) else {
+            throw WireError.endpoint(options.endpoint, "max inbound message size must be 512-1048576 bytes, got \(options.maxInboundMessageBytes)")
+        }
+        guard options.heartbeatIntervalMs >= 0, options.heartbeatIntervalMs <= 600_000,
+              (100...6_553_500).contains(options.heartbeatTimeoutMs), (100...600_000).contains(options.handshakeTimeoutMs) else {
+            throw WireError.endpoint(options.endpoint, "heartbeat interval must be 0-600000 ms, heartbeat timeout 100-6553500 ms, handshake timeout 100-600000 ms")
+        }
+        guard (1...100_000).contains(options.maxSubscriptionsPerPeer) else {
+            throw WireError.endpoint(options.endpoint, "subscriptions per peer must be 1-100000, got \(options.maxSubscriptionsPerPeer)")
+        }
+        guard options.socketMode <= 0o777 else {
+            throw WireError.endpoint(options.endpoint, "socket mode must be an octal file mode up to 0777")
+        }
         self.options = options
         self.boundEndpoint = options.endpoint
         try Publisher.prepare(endpoint: options.endpoint)
         socket = try ZMQSocket(type: ZMQ_XPUB)
+        try socket.set(ZMQ_MAXMSGSIZE, int64: Int64(options.maxInboundMessageBytes))
+        if options.heartbeatIntervalMs > 0 {
+            try socket.set(ZMQ_HEARTBEAT_IVL, Int32(options.heartbeatIntervalMs))
+            try socket.set(ZMQ_HEARTBEAT_TIMEOUT, Int32(options.heartbeatTimeoutMs))
+            // The TTL travels in PINGs in units of 100 ms.
+            try socket.set(ZMQ_HEARTBEAT_TTL, Int32(options.heartbeatTimeoutMs / 100 * 100))
+        }
+        try socket.set(ZMQ_HANDSHAKE_IVL, Int32(options.handshakeTimeoutMs))
         try socket.set(ZMQ_SNDHWM, Int32(options.sendHighWaterMark * Publisher.messagesPerFrame(options)))
         // Every subscribe reaches us, also for a topic someone already subscribed to: that is
         // how a late joiner gets meta at once.
@@ -108,8 +151,10 @@ public final class Publisher: @unchecked Sendable {
             try socket.set(ZMQ_CURVE_SERVER, 1)
             try socket.set(ZMQ_CURVE_SECRETKEY, string: curve.secretKey)
         }
+        peerGuard = try PeerGuard(socket: socket, maxSubscriptionsPerPeer: options.maxSubscriptionsPerPeer)
         try socket.bind(options.endpoint)
         boundEndpoint = socket.lastEndpoint() ?? options.endpoint
+        try Publisher.setPermissions(endpoint: options.endpoint, mode: options.socketMode, group: options.socketGroup)
         topics = TopicKind.allCases.map { kind in
             let bytes = Array(kind.topic(stream: options.stream).utf8)
             let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
@@ -137,6 +182,7 @@ public final class Publisher: @unchecked Sendable {
         guard !closed else { return }
         closed = true
         zmq_msg_close(&subscriptionFrame)
+        peerGuard.close()
         // Tears the context down: libzmq hands every in-flight buffer back before this returns.
         socket.close()
         pool.drain()
@@ -200,6 +246,12 @@ public final class Publisher: @unchecked Sendable {
         sendMeta()
     }
 
+    /// Connections shut down so far for holding too many subscriptions (no allocation, unlike `statistics`).
+    public var peersCutOff: UInt64 { peerGuard.cutOff }
+
+    /// The peer address most recently cut off for holding too many subscriptions (for the log).
+    public private(set) var lastCutOffPeer: String?
+
     /// The meta as sent: schema version, stream and the published maps filled in by the publisher.
     public var currentMeta: Moeseg_V1_Meta { meta }
 
@@ -211,14 +263,21 @@ public final class Publisher: @unchecked Sendable {
         guard !closed, let handle = socket.handle else { return }
         var wantMeta = false
         let metaTopic = topics[TopicKind.meta.index]
+        peerGuard.pollEvents()
         while zmq_msg_recv(&subscriptionFrame, handle, ZMQ_DONTWAIT) >= 0 {
             let size = zmq_msg_size(&subscriptionFrame)
             guard size >= 1, let data = zmq_msg_data(&subscriptionFrame) else { continue }
             let frame = UnsafeRawBufferPointer(start: data, count: size)
+            guard frame[0] == 1 || frame[0] == 0 else { continue }
+            let prefix = UnsafeRawBufferPointer(rebasing: frame[1...])
+            let address = zmq_msg_gets(&subscriptionFrame, "Peer-Address").map { String(cString: $0) }
+            if let cut = peerGuard.note(topic: prefix, subscribe: frame[0] == 1, peerAddress: address) {
+                lastCutOffPeer = cut
+                continue
+            }
             guard frame[0] == 1 else { continue }
             subscriptions += 1
             // A subscription to a prefix of the meta topic ("" = everything, "cam0/", ...) receives meta.
-            let prefix = UnsafeRawBufferPointer(rebasing: frame[1...])
             if prefix.count <= metaTopic.count,
                prefix.count == 0 || memcmp(prefix.baseAddress!, metaTopic.baseAddress!, prefix.count) == 0 {
                 wantMeta = true
@@ -235,7 +294,8 @@ public final class Publisher: @unchecked Sendable {
         var perTopic: [TopicKind: TopicCounts] = [:]
         for kind in TopicKind.allCases { perTopic[kind] = counts[kind.index] }
         return PublisherStatistics(perTopic: perTopic, subscriptions: subscriptions,
-                                   metaResends: metaResends, skipped: skipped)
+                                   metaResends: metaResends, skipped: skipped,
+                                   connections: peerGuard.connections, peersCutOff: peerGuard.cutOff)
     }
 
     // MARK: - Internals
@@ -313,7 +373,10 @@ public final class Publisher: @unchecked Sendable {
     /// Checks an endpoint before binding: creates an ipc socket's directory, and refuses an ipc
     /// path another live process is bound to (libzmq would silently take it over).
     static func prepare(endpoint: String) throws {
-        if endpoint.hasPrefix("tcp://") { return }
+        if endpoint.hasPrefix("tcp://") {
+            if let problem = WireEndpoint.tcpProblem(endpoint) { throw WireError.endpoint(endpoint, problem) }
+            return
+        }
         guard endpoint.hasPrefix("ipc://") else {
             throw WireError.endpoint(endpoint, "only ipc:// and tcp:// endpoints are supported")
         }
@@ -329,8 +392,31 @@ public final class Publisher: @unchecked Sendable {
                 throw WireError.endpoint(endpoint, "cannot create directory \(directory): \(describe(error))")
             }
         }
-        if FileManager.default.fileExists(atPath: path), UnixSocketProbe.isListening(path) {
-            throw WireError.endpoint(endpoint, "another process is already publishing there")
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            // libzmq unlinks whatever is at the path before binding: a config typo must not delete a file.
+            guard info.st_mode & S_IFMT == S_IFSOCK else {
+                throw WireError.endpoint(endpoint, "\(path) exists and is not a socket (refusing to replace it)")
+            }
+            if UnixSocketProbe.isListening(path) {
+                throw WireError.endpoint(endpoint, "another process is already publishing there")
+            }
+        }
+    }
+
+    /// Gives a bound ipc socket its file mode and group, so the documented readers can connect.
+    static func setPermissions(endpoint: String, mode: UInt16, group: String?) throws {
+        guard endpoint.hasPrefix("ipc://") else { return }
+        let path = String(endpoint.dropFirst("ipc://".count))
+        if path.hasPrefix("@") { return }
+        if let group {
+            guard let entry = getgrnam(group) else { throw WireError.endpoint(endpoint, "no such group '\(group)'") }
+            guard chown(path, uid_t.max, entry.pointee.gr_gid) == 0 else {
+                throw WireError.endpoint(endpoint, "cannot give \(path) to group \(group): \(String(cString: strerror(errno)))")
+            }
+        }
+        guard chmod(path, mode_t(mode)) == 0 else {
+            throw WireError.endpoint(endpoint, "cannot set mode \(String(mode, radix: 8)) on \(path): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -65,6 +65,7 @@ public final class Subscriber: @unchecked Sendable {
     /// a fresh client key pair.
     public init(endpoint: String, topics: [String] = [""], curveServerKey: String? = nil,
                 receiveHighWaterMark: Int = 1000) throws {
+        if let problem = WireEndpoint.tcpProblem(endpoint) { throw WireError.endpoint(endpoint, problem) }
         socket = try ZMQSocket(type: ZMQ_SUB)
         try socket.set(ZMQ_RCVHWM, Int32(receiveHighWaterMark))
         if let curveServerKey {

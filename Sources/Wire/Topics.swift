@@ -26,6 +26,27 @@ public enum WireEndpoint {
     public static func defaultEndpoint(stream: String) -> String {
         "ipc://\(runDirectory)/\(stream).sock"
     }
+
+    /// Why a tcp:// endpoint cannot be right, or nil: its port must be `*` or 0-65535 (libzmq
+    /// would otherwise wrap 65536 to 0 and bind wherever that lands). Other schemes pass.
+    public static func tcpProblem(_ endpoint: String) -> String? {
+        guard endpoint.hasPrefix("tcp://") else { return nil }
+        let address = endpoint.dropFirst("tcp://".count)
+        // A connect endpoint may name a source address first: tcp://src;host:port.
+        let target = address.split(separator: ";", omittingEmptySubsequences: false).last ?? address
+        guard let colon = target.lastIndex(of: ":"), colon != target.startIndex else {
+            return "a tcp endpoint needs HOST:PORT"
+        }
+        let host = target[..<colon]
+        let port = target[target.index(after: colon)...]
+        if host.hasPrefix("["), !host.hasSuffix("]") { return "unterminated [IPv6] address" }
+        if port == "*" { return nil }
+        guard !port.isEmpty, port.count <= 5, port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber),
+              let number = Int(port), number <= 65535 else {
+            return "tcp port must be * or 0-65535, got \"\(port)\""
+        }
+        return nil
+    }
 }
 
 /// The schema version written to Meta.schema_version (moeseg.v1).

@@ -11,6 +11,11 @@ func zmqErrorText(_ code: Int32 = zmq_errno()) -> String {
 final class ZMQSocket {
     private var context: UnsafeMutableRawPointer?
     private(set) var handle: UnsafeMutableRawPointer?
+    /// False for a socket made with `init(type:sharingContextOf:)`: the owner terminates the context.
+    private let ownsContext: Bool
+    /// The context's owner, kept alive while this socket lives: zmq_ctx_term in the owner's
+    /// deinit would otherwise wait forever for this socket.
+    private var owner: ZMQSocket?
 
     init(type: Int32) throws {
         guard let context = zmq_ctx_new() else { throw WireError.zmq("zmq_ctx_new", zmqErrorText()) }
@@ -21,7 +26,20 @@ final class ZMQSocket {
         }
         self.context = context
         self.handle = handle
+        ownsContext = true
         // Close and context teardown must never wait for unsent messages.
+        try set(ZMQ_LINGER, 0)
+    }
+
+    /// A socket in `other`'s context (needed for inproc peers such as a socket monitor); close
+    /// it before `other`, whose context termination waits for every socket in it.
+    init(type: Int32, sharingContextOf other: ZMQSocket) throws {
+        guard let context = other.context else { throw WireError.closed }
+        guard let handle = zmq_socket(context, type) else { throw WireError.zmq("zmq_socket", zmqErrorText()) }
+        self.context = context
+        self.handle = handle
+        ownsContext = false
+        owner = other
         try set(ZMQ_LINGER, 0)
     }
 
@@ -29,15 +47,24 @@ final class ZMQSocket {
 
     func close() {
         if let handle { zmq_close(handle) }
-        if let context { zmq_ctx_term(context) }
+        if let context, ownsContext { zmq_ctx_term(context) }
         handle = nil
         context = nil
+        owner = nil
     }
 
     func set(_ option: Int32, _ value: Int32) throws {
         var value = value
         guard let handle else { throw WireError.closed }
         guard zmq_setsockopt(handle, option, &value, MemoryLayout<Int32>.size) == 0 else {
+            throw WireError.zmq("zmq_setsockopt(\(option))", zmqErrorText())
+        }
+    }
+
+    func set(_ option: Int32, int64 value: Int64) throws {
+        var value = value
+        guard let handle else { throw WireError.closed }
+        guard zmq_setsockopt(handle, option, &value, MemoryLayout<Int64>.size) == 0 else {
             throw WireError.zmq("zmq_setsockopt(\(option))", zmqErrorText())
         }
     }

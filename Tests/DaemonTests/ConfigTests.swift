@@ -86,6 +86,26 @@ struct ConfigTests {
         #expect(found.contains { $0.hasPrefix("[log] level") })
     }
 
+    /// Issue 13.5 and 13.7: rates that overflowed the source's clock, ports that wrapped, socket modes.
+    @Test func ratesPortsAndSocketModesAreBounded() throws {
+        for rate in ["5e-11", "0.0", "0.05", "1001"] {
+            let found = problems("[source]\nsynthetic_rate = \(rate)\n")
+            #expect(found.count == 1 && found[0].hasPrefix("[source] synthetic_rate: must be 0.1-1000 frames/s"), "\(rate): \(found)")
+        }
+        for endpoint in ["tcp://127.0.0.1:65536", "tcp://0.0.0.0:99999", "tcp://host:port", "tcp://127.0.0.1"] {
+            let found = problems("[publish]\nendpoint = \"\(endpoint)\"\n")
+            #expect(found.count == 1 && found[0].hasPrefix("[publish] endpoint: "), "\(endpoint): \(found)")
+        }
+        #expect(problems("[publish]\nendpoint = \"tcp://127.0.0.1:65535\"\n").isEmpty)
+        for mode in ["\"0999\"", "\"01777\"", "\"rw\"", "660"] {
+            #expect(problems("[publish]\nsocket_mode = \(mode)\n").count == 1, "\(mode)")
+        }
+        let config = try DaemonConfig.parse("[publish]\nsocket_mode = \"0640\"\nmax_subscriptions_per_peer = 8\n", origin: "test")
+        #expect(config.publish.socketMode == 0o640 && config.publish.maxSubscriptionsPerPeer == 8)
+        #expect(try DaemonConfig.embeddedDefault().publish.socketMode == 0o660)
+        #expect(problems("[publish]\nmax_message_bytes = 100\nheartbeat_timeout_ms = 10\n").count == 2)
+    }
+
     @Test func crossKeyRulesAreChecked() {
         let found = problems("""
             [model]

@@ -76,7 +76,7 @@ import Testing
 }
 
 @Test func invalidRatesAreRejected() {
-    for rate in [0, -5, .infinity, .nan, 5000] as [Double] {
+    for rate in [0, -5, 5e-11, 0.09, .infinity, .nan, 5000] as [Double] {
         #expect(throws: SyntheticSourceError.self) {
             _ = try SyntheticSource(domain: .urban, seed: 1, width: 64, height: 32, rate: rate)
         }

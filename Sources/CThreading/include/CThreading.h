@@ -13,4 +13,8 @@ int cthreading_allowed_cpu_count(void);
 /// Whether CPU `cpu` is in this process's affinity mask.
 int cthreading_cpu_allowed(int cpu);
 
+/// Fills the sigset_t at `sigset_out` with the signals the daemon blocks in every thread and
+/// collects with sigtimedwait (SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM).
+void cthreading_daemon_signal_set(void *sigset_out);
+
 #endif
