@@ -69,6 +69,8 @@ public struct PipelineStatus: Sendable, Equatable {
     /// Rung of the budget ladder (0 = full).
     public var budgetLevel = 0
     public var sourceState: SourceStatus = .starting
+    /// Why the source is unavailable, or the latest damage found in a recording; "" when nothing is wrong.
+    public var sourceDetail = ""
     /// The debounced OOD state of the last frame.
     public var isOOD = false
     /// Seconds since the pipeline started.
@@ -81,7 +83,8 @@ public struct PipelineStatus: Sendable, Equatable {
         func ms(_ v: Double) -> String { String(format1: v) }
         return "fps \(String(format1: framesPerSecond)) latency p50/p90/p99 \(ms(latencyP50Ms))/\(ms(latencyP90Ms))/\(ms(latencyP99Ms)) ms"
             + " frames \(framesPublished) dropped \(framesDropped) skipped \(framesSkippedByBudget)"
-            + " misses \(deadlineMisses) mode \(mode) source \(sourceState)\(isOOD ? " OOD" : "")"
+            + " misses \(deadlineMisses) mode \(mode) source \(sourceState)\(sourceDetail.isEmpty ? "" : " (\(sourceDetail))")"
+            + (isOOD ? " OOD" : "")
     }
 }
 

@@ -178,7 +178,7 @@ public final class MixtureStage: FrameStage {
         case .ended: message.sourceState = .ended
         case .starting: message.sourceState = .unspecified
         }
-        message.sourceDetail = status.sourceState.description
+        message.sourceDetail = status.sourceDetail.isEmpty ? status.sourceState.description : status.sourceDetail
         message.uptimeS = status.uptimeSeconds
         publisher.publishStatus(message)
         recorder?.record(.status, message, logTime: realtimeNow())

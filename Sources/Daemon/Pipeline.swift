@@ -62,6 +62,7 @@ public final class Pipeline: @unchecked Sendable {
     private let pendingThresholds = Mutex<OODThresholds?>(nil)
     private let latestStatus = Mutex(PipelineStatus())
     private let fatal = Mutex<String?>(nil)
+    private let sourceDetail = Mutex("")
 
     private var captureThread: DedicatedThread?
     private var inferenceThread: DedicatedThread?
@@ -127,6 +128,18 @@ public final class Pipeline: @unchecked Sendable {
         sourceState.store(state.rawValue, ordering: .relaxed)
     }
 
+    private func setDetail(_ text: String) {
+        sourceDetail.withLock { if $0 != text { $0 = text } }
+    }
+
+    /// Logs what a recording's reader found wrong when it opened it (what it skipped).
+    private func reportDamageAtOpen(_ source: FrameSource) {
+        guard let replay = source as? ReplaySource else { return }
+        let issues = replay.issuesFoundAtOpen
+        guard let first = issues.first else { return }
+        logger.warning("source \(source.name) is damaged; playing what is readable: \(first)\(issues.count > 1 ? " (and \(issues.count - 1) more issues)" : "")")
+    }
+
     private var stopping: Bool { stopRequested.load(ordering: .acquiring) }
 
     /// Sleeps up to `nanos`, waking early when a stop is requested.
@@ -148,23 +161,31 @@ public final class Pipeline: @unchecked Sendable {
         var outage = false
         var lastSequence: UInt64?
         var lastFrameNanos = monotonicNow()
+        var reportedDamage = 0
+        var reportedProblem: String?
+        var throttle = LogThrottle(intervalNanos: 10_000_000_000)
+        if let source { reportDamageAtOpen(source) }
         // An outage logs once when it starts, publishes `unavailable` and waits out a backoff
         // that doubles up to the configured maximum.
-        func waitOutOutage(_ message: @autoclosure () -> String) {
+        func waitOutOutage(_ message: @autoclosure () -> String, detail: String) {
             if !outage { logger.warning("\(message())") }
             outage = true
             setState(.unavailable)
+            setDetail(detail)
             pause(backoff)
             backoff = min(backoff * 2, options.reopenBackoffMaxNanos)
         }
         while !stopping {
             guard let open = source else {
                 do {
-                    source = try openSource()
+                    let opened = try openSource()
+                    source = opened
                     lastSequence = nil
                     lastFrameNanos = monotonicNow()
+                    reportedDamage = 0
+                    reportDamageAtOpen(opened)
                 } catch {
-                    waitOutOutage("source unavailable: \(error); reopening with backoff")
+                    waitOutOutage("source unavailable: \(error); reopening with backoff", detail: "\(error)")
                 }
                 continue
             }
@@ -177,13 +198,27 @@ public final class Pipeline: @unchecked Sendable {
             } catch {
                 open.close()
                 source = nil
-                waitOutOutage("source \(open.name) failed: \(error); reopening with backoff")
+                waitOutOutage("source \(open.name) failed: \(error); reopening with backoff", detail: "\(error)")
                 continue
             }
             let now = monotonicNow()
+            // Damage found while reading (a recording changed or rotted under us): logged and
+            // published at once; the run fails when the source ends.
+            let damage = open.damageCount
+            if damage > reportedDamage {
+                reportedDamage = damage
+                let text = open.problem ?? "recording damaged while replaying"
+                let (allowed, held) = throttle.admit("damage", now: now)
+                if allowed {
+                    logger.error("source \(open.name): \(text) (\(damage) issue\(damage == 1 ? "" : "s") so far\(held > 0 ? ", \(held) lines held back" : ""))")
+                }
+                setDetail(text)
+            }
             switch result {
             case .frame:
                 if outage { logger.notice("source \(open.name) is streaming again") }
+                if outage || reportedProblem != nil, reportedDamage == 0 { setDetail("") }
+                reportedProblem = nil
                 outage = false
                 backoff = options.reopenBackoffNanos
                 if let last = lastSequence, buffer.frame.sequence > last &+ 1 {
@@ -197,14 +232,31 @@ public final class Pipeline: @unchecked Sendable {
             case .timeout:
                 // Sources that reopen themselves (V4L2) report the outage instead of throwing.
                 if open.state == .unavailable {
-                    if !outage { logger.warning("source \(open.name) unavailable; it is reopening") }
+                    let reason = open.problem ?? "no reason given"
+                    if !outage || reason != reportedProblem {
+                        let (allowed, _) = throttle.admit("unavailable", now: now)
+                        if allowed || !outage { logger.warning("source \(open.name) unavailable: \(reason); it is reopening") }
+                    }
+                    reportedProblem = reason
                     outage = true
                     setState(.unavailable)
+                    setDetail(reason)
                 } else if now &- lastFrameNanos > options.stallTimeoutNanos, currentSourceState == .streaming {
                     logger.warning("source \(open.name) stalled: no frame for \((now &- lastFrameNanos) / 1_000_000) ms")
                     setState(.stalled)
                 }
             case .endOfStream:
+                if options.exitAtEndOfStream, reportedDamage > 0 {
+                    // Frames were lost (and a loop may have been cut short): a failure, so that
+                    // Restart=on-failure restarts the daemon rather than treating it as done.
+                    let text = "source \(open.name) ended after damage was found while reading it: \(open.problem ?? "recording damaged")"
+                    logger.error("\(text)")
+                    fatal.withLock { $0 = text }
+                    setState(.ended)
+                    open.close()
+                    mailbox.close()
+                    return
+                }
                 if options.exitAtEndOfStream {
                     logger.notice("source \(open.name) ended")
                     setState(.ended)
@@ -214,7 +266,7 @@ public final class Pipeline: @unchecked Sendable {
                 }
                 open.close()
                 source = nil
-                waitOutOutage("source \(open.name) ended unexpectedly; reopening with backoff")
+                waitOutOutage("source \(open.name) ended unexpectedly; reopening with backoff", detail: "ended unexpectedly")
             }
         }
         source?.close()
@@ -264,6 +316,7 @@ public final class Pipeline: @unchecked Sendable {
             status.mode = budget.step.description
             status.budgetLevel = budget.level
             status.sourceState = currentSourceState
+            status.sourceDetail = sourceDetail.withLock { $0 }
             status.isOOD = isOOD
             status.uptimeSeconds = Double(now &- startNanos) / 1e9
             stage.publish(status: status)

@@ -88,6 +88,12 @@ public protocol FrameSource: AnyObject {
     var state: SourceState { get }
     /// Frames the source produced or the sensor captured that the consumer never got.
     var drops: UInt64 { get }
+    /// What is wrong right now, in one line: why a camera is unavailable, the latest damage
+    /// found in a recording; nil when nothing is.
+    var problem: String? { get }
+    /// Damage found in the data since the source opened (corrupt chunks of a recording):
+    /// frames were lost, so a run that ends after it has failed.
+    var damageCount: Int { get }
 }
 
 extension FrameSource {
@@ -95,4 +101,8 @@ extension FrameSource {
     public var state: SourceState { .streaming }
     /// Sources that do not count drops report none.
     public var drops: UInt64 { 0 }
+    /// Sources that cannot fail report nothing wrong.
+    public var problem: String? { nil }
+    /// Generators and devices have no stored data to find damaged.
+    public var damageCount: Int { 0 }
 }

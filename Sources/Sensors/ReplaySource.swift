@@ -100,6 +100,24 @@ public final class ReplaySource: FrameSource {
     /// Frames in one pass, known after the first pass ends.
     private var framesPerPass: UInt64 = 0
     private var ordinal: UInt64 = 0
+    /// Issues the reader had found when the file was opened (a crash-truncated tail, say):
+    /// known before the first frame, so not damage found while replaying.
+    private var issuesAtOpen = 0
+    private var loopFailure: String?
+
+    /// Damage found while replaying (chunks that no longer read back, a loop that could not
+    /// restart): the file changed or rotted under us and frames were lost.
+    public var damageCount: Int { max(0, (reader?.mcap.issues.count ?? issuesAtOpen) - issuesAtOpen) + (loopFailure == nil ? 0 : 1) }
+
+    /// The latest damage found while replaying, in one line.
+    public var problem: String? {
+        if let loopFailure { return loopFailure }
+        guard let issues = reader?.mcap.issues, issues.count > issuesAtOpen, let last = issues.last else { return nil }
+        return "recording damaged while replaying: \(last)"
+    }
+
+    /// What was wrong with the file when it was opened (already skipped over), one line per issue.
+    public var issuesFoundAtOpen: [String] { (reader?.mcap.issues.prefix(issuesAtOpen) ?? []).map { "\($0)" } }
 
     /// Opens `path` and selects topics; throws if there is nothing to replay.
     public init(path: String, options: ReplayOptions = ReplayOptions()) throws(ReplayError) {
@@ -165,6 +183,7 @@ public final class ReplaySource: FrameSource {
         }
 
         self.reader = reader
+        self.issuesAtOpen = reader.mcap.issues.count
         self.options = options
         self.cameraTopic = camera
         self.labelTopic = label
@@ -229,6 +248,11 @@ public final class ReplaySource: FrameSource {
         }
         // A pass in which every frame was undecodable would loop forever without a frame.
         guard options.loop, framesThisPass > 0, undecodableFrames - undecodableBeforePass < framesThisPass else {
+            if options.loop, loopFailure == nil {
+                loopFailure = framesThisPass == 0
+                    ? "recording damaged while replaying: the pass had no readable frame, the loop cannot restart"
+                    : "recording damaged while replaying: no frame of the pass could be decoded, the loop cannot restart"
+            }
             return nil
         }
         undecodableBeforePass = undecodableFrames
@@ -241,8 +265,20 @@ public final class ReplaySource: FrameSource {
         }
         completedLoops += 1
         framesThisPass = 0
-        iterator = try? reader.frameMessages(cameraTopic: cameraTopic, labelTopic: labelTopic, startTime: startLogTime)
-        guard let next = iterator?.next() else { return nil }
+        do {
+            iterator = try reader.frameMessages(cameraTopic: cameraTopic, labelTopic: labelTopic, startTime: startLogTime)
+        } catch {
+            iterator = nil
+            if loopFailure == nil { loopFailure = "recording damaged while replaying: cannot restart the loop: \(error)" }
+            return nil
+        }
+        guard let next = iterator?.next() else {
+            if loopFailure == nil {
+                let found = reader.mcap.issues.count > issuesAtOpen ? reader.mcap.issues.last.map { " (\($0))" } ?? "" : ""
+                loopFailure = "recording damaged while replaying: the next pass has no readable frame\(found)"
+            }
+            return nil
+        }
         lookahead = next
         return next
     }

@@ -73,6 +73,8 @@ public final class V4L2Source: FrameSource {
     public private(set) var negotiated: V4L2Negotiated?
     /// Why the source last became unavailable (or failed to reopen).
     public private(set) var lastError: V4L2Error?
+    /// Why the camera is unavailable now (nil while streaming).
+    public var problem: String? { state == .unavailable ? lastError.map { "\($0)" } : nil }
     /// Frames the driver dropped (gaps in its sequence numbers).
     public private(set) var driverDrops: UInt64 = 0
     /// Ready frames passed over because a newer one was ready too.
@@ -112,6 +114,8 @@ public final class V4L2Source: FrameSource {
             device.close()
             guard options.waitForDevice else { throw error }
             lastError = error
+            // Waiting for a camera is an outage with a reason, not a silent start-up.
+            state = .unavailable
             scheduleRetry(now: MonotonicClock.nanoseconds())
         }
     }
@@ -134,6 +138,7 @@ public final class V4L2Source: FrameSource {
                 } catch {
                     device.close()
                     lastError = error
+                    if state == .starting { state = .unavailable }
                     scheduleRetry(now: MonotonicClock.nanoseconds())
                     if MonotonicClock.nanoseconds() >= deadline { return .timeout }
                     continue

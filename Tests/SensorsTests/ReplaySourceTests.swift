@@ -298,3 +298,27 @@ func writeBadFrames(_ path: String, trailingGood: Bool) throws {
         #expect(frames > 0, "\(rate)")
     }
 }
+
+/// Issue 13.3: damage that appears while a looping replay runs (the file corrupted in place)
+/// is counted and described, and the loop stops instead of playing nothing forever.
+@Test func damageFoundWhileReplayingIsReported() throws {
+    let dir = try ScratchDirectory()
+    let rec = try makeRecording(in: dir, frames: 60)
+    let source = try ReplaySource(path: rec.path, options: ReplayOptions(rate: .maximum, loop: true))
+    var frame = Frame()
+    for _ in 0..<5 { #expect(try source.nextFrame(into: &frame, timeout: .seconds(1)) == .frame) }
+    #expect(source.damageCount == 0 && source.problem == nil)
+
+    let handle = try #require(FileHandle(forUpdatingAtPath: rec.path))
+    let size = try handle.seekToEnd()
+    try handle.seek(toOffset: size / 4)
+    handle.write(Data(repeating: 0x5A, count: Int(size / 2)))
+    try handle.close()
+
+    var ended = false
+    for _ in 0..<1000 where !ended {
+        ended = try source.nextFrame(into: &frame, timeout: .seconds(1)) == .endOfStream
+    }
+    #expect(source.damageCount > 0)
+    #expect(source.problem?.hasPrefix("recording damaged while replaying") == true, "\(source.problem ?? "nil")")
+}

@@ -77,10 +77,11 @@ import Testing
 
     @Test func missingCameraCanBeWaitedFor() throws {
         let source = try SourceSpec(parsing: "v4l2:/dev/moeseg-no-such-camera?wait=true").makeSource()
-        #expect(source.state == .starting)
+        #expect(source.state == .unavailable)
+        #expect(source.problem?.contains("/dev/moeseg-no-such-camera") == true)
         var frame = Frame()
         #expect(try source.nextFrame(into: &frame, timeout: .milliseconds(50)) == .timeout)
-        #expect(source.state == .starting)
+        #expect(source.state == .unavailable)
         source.close()
         #expect(try source.nextFrame(into: &frame, timeout: .milliseconds(50)) == .endOfStream)
     }

@@ -289,14 +289,17 @@ import Testing
             "\(error)" == "/dev/fake: open failed: No such file or directory"
         }
         let source = try V4L2Source(options: options { $0.waitForDevice = true }, device: fake)
-        #expect(source.state == .starting)
+        // Waiting for a camera is an outage with its reason (it was a silent `starting` before).
+        #expect(source.state == .unavailable)
+        #expect(source.problem == "/dev/fake: open failed: No such file or directory")
         var frame = Frame()
         #expect(try source.nextFrame(into: &frame, timeout: .milliseconds(20)) == .timeout)
-        #expect(source.state == .starting)
+        #expect(source.state == .unavailable)
         fake.present = true
         fake.script = [.frames([0])]
         #expect(try source.nextFrame(into: &frame, timeout: .seconds(1)) == .frame)
         #expect(source.state == .streaming)
+        #expect(source.problem == nil)
         source.close()
         #expect(source.state == .closed && !fake.isOpen)
         #expect(try source.nextFrame(into: &frame, timeout: .milliseconds(10)) == .endOfStream)
