@@ -9,7 +9,9 @@ struct Record: ParsableCommand {
         abstract: "Record frames from a source to MCAP, optionally with the published results.",
         discussion: "With --with-results the mixture runs and publishes as in `moeseg run`, and every published "
             + "message is also written to the file (protobuf channels <stream>/seg, /unc, /ood, /status, /meta). "
-            + "SIGTERM/SIGINT close the file with a valid summary.")
+            + "SIGTERM/SIGINT close the file with a valid summary. --out must be a regular file or a new path "
+            + "(never a symbolic link); it is created with mode 0640. A write error (disk full) stops the recording "
+            + "with status 1.")
 
     @OptionGroup var options: DaemonOptions
     @Option(help: "The MCAP file to write.")
@@ -18,6 +20,7 @@ struct Record: ParsableCommand {
     var withResults = false
 
     func run() throws {
+        ignoreFileSizeSignal()
         SignalWaiter.blockDaemonSignals()
         try runDaemon(configPath: options.config, overrides: options.overrides(exitAtEnd: true),
                       record: RecordRequest(path: out, withResults: withResults))
