@@ -35,14 +35,17 @@ extension SourceSpec {
 
 /// What `moeseg record` writes.
 public struct RecordRequest: Sendable {
-    /// The MCAP file.
+    /// The MCAP file (with `split`, the base its parts are named after).
     public var path: String
     /// Also run the mixture and record the published messages.
     public var withResults: Bool
+    /// Go on in a new file at these limits (nil: one file).
+    public var split: RecordingSplit?
 
-    public init(path: String, withResults: Bool) {
+    public init(path: String, withResults: Bool, split: RecordingSplit? = nil) {
         self.path = path
         self.withResults = withResults
+        self.split = split
     }
 }
 
@@ -196,7 +199,7 @@ public enum DaemonLauncher {
             let stageLogger = logger
             let recorder: RecordingStage
             do {
-                recorder = try RecordingStage(path: record.path, info: info, inner: mixture?.stage,
+                recorder = try RecordingStage(path: record.path, split: record.split, info: info, inner: mixture?.stage,
                                               stream: config.publish.stream) { stageLogger.info("\($0)") }
             } catch {
                 initial?.close()
@@ -247,7 +250,9 @@ public enum DaemonLauncher {
             if let failure = recording.failure {
                 throw DaemonError.system("recording stopped after \(recording.framesWritten) frames: \(failure)")
             }
-            logger.info("recorded \(recording.framesWritten) frames to \(recording.path)")
+            let files = recording.paths.count == 1 ? recording.paths[0]
+                : "\(recording.paths.count) files \(recording.paths[0]) ... \(recording.paths[recording.paths.count - 1])"
+            logger.info("recorded \(recording.framesWritten) frames to \(files)")
         }
         return status
     }

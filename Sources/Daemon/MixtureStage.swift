@@ -29,7 +29,12 @@ public final class MixtureStage: FrameStage {
     private var scores: [Moeseg_V1_OodScore] = []
     /// Also writes every published message to a recording (`moeseg record --with-results`).
     public var recorder: ResultRecorder? {
-        didSet { recorder?.record(.meta, publisher.currentMeta, logTime: realtimeNow()) }
+        didSet { recordMeta() }
+    }
+
+    /// Writes the current meta message to the recorder (each file of a split recording starts with one).
+    public func recordMeta() {
+        recorder?.record(.meta, publisher.currentMeta, logTime: realtimeNow())
     }
 
     /// A stage over a loaded runner and a bound publisher; sends meta with `thresholds`.
@@ -183,7 +188,7 @@ public final class MixtureStage: FrameStage {
     public func thresholdsChanged(_ thresholds: OODThresholds) {
         meta = Self.meta(model: runner.model, thresholds: thresholds, enterFrames: enterFrames, exitFrames: exitFrames)
         publisher.updateMeta(meta)
-        recorder?.record(.meta, publisher.currentMeta, logTime: realtimeNow())
+        recordMeta()
     }
 
     public func service() {

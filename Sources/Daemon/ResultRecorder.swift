@@ -13,6 +13,8 @@ public final class ResultRecorder {
     private let writer: FrameRecordingWriter
     private let stream: String
     private var channels: [TopicKind: UInt16] = [:]
+    /// The writer's file generation `channels` belong to (a split recording starts new files).
+    private var generation = 0
     private var sequences: [TopicKind: UInt32] = [:]
     /// The first write error (the recording stops growing after it; reported at the end).
     public private(set) var failure: MCAPError?
@@ -83,6 +85,10 @@ public final class ResultRecorder {
     }
 
     private func channel(_ kind: TopicKind) throws(MCAPError) -> UInt16 {
+        if generation != writer.fileGeneration {
+            generation = writer.fileGeneration
+            channels.removeAll(keepingCapacity: true)
+        }
         if let id = channels[kind] { return id }
         // One FileDescriptorSet holds every moeseg.v1 file; the schema name picks the message.
         let name = switch kind {
