@@ -35,14 +35,17 @@ extension SourceSpec {
 
 /// What `moeseg record` writes.
 public struct RecordRequest: Sendable {
-    /// The MCAP file.
+    /// The MCAP file (with `split`, the base its parts are named after).
     public var path: String
     /// Also run the mixture and record the published messages.
     public var withResults: Bool
+    /// Go on in a new file at these limits (nil: one file).
+    public var split: RecordingSplit?
 
-    public init(path: String, withResults: Bool) {
+    public init(path: String, withResults: Bool, split: RecordingSplit? = nil) {
         self.path = path
         self.withResults = withResults
+        self.split = split
     }
 }
 
@@ -200,20 +203,19 @@ public enum DaemonLauncher {
         let stage: FrameStage
         var recording: RecordingStage?
         if let record {
-            let writer: FrameRecordingWriter
-            do { writer = try FrameRecordingWriter(path: record.path) } catch {
-                initial?.close()
-                throw DaemonError.system("cannot write \(record.path): \(error)")
-            }
             let domain: String
             if case let .synthetic(d) = spec { domain = d.domain.rawValue } else { domain = "camera" }
-            try? writer.addRecordingInfo(RecordingInfo(domain: domain, generatorVersion: "moeseg record",
-                                                       extra: ["source": spec.description]))
-            if let mixture {
-                mixture.stage.recorder = ResultRecorder(writer: writer, stream: config.publish.stream)
-            }
+            let info = RecordingInfo(domain: domain, generatorVersion: "moeseg record", extra: ["source": spec.description])
             let stageLogger = logger
-            let recorder = RecordingStage(writer: writer, inner: mixture?.stage) { stageLogger.error("\($0)") }
+            let recorder: RecordingStage
+            do {
+                recorder = try RecordingStage(path: record.path, split: record.split, info: info, inner: mixture?.stage,
+                                              stream: config.publish.stream) { stageLogger.info("\($0)") }
+            } catch {
+                initial?.close()
+                mixture?.stage.close()
+                throw DaemonError.system("cannot write the recording: \(error)")
+            }
             recording = recorder
             stage = recorder
         } else {
@@ -254,8 +256,14 @@ public enum DaemonLauncher {
                 return fresh.ood.thresholds
             })
         let status = try service.run()
-        if let failure = recording?.failure { throw DaemonError.system("recording \(record?.path ?? ""): \(failure)") }
-        if let recording { logger.info("recorded \(recording.framesWritten) frames to \(record?.path ?? "")") }
+        if let recording {
+            if let failure = recording.failure {
+                throw DaemonError.system("recording stopped after \(recording.framesWritten) frames: \(failure)")
+            }
+            let files = recording.paths.count == 1 ? recording.paths[0]
+                : "\(recording.paths.count) files \(recording.paths[0]) ... \(recording.paths[recording.paths.count - 1])"
+            logger.info("recorded \(recording.framesWritten) frames to \(files)")
+        }
         return status
     }
 

@@ -114,4 +114,11 @@ public protocol FrameStage: AnyObject {
     func service()
     /// Flushes and releases sockets and files; the stage is not used afterwards.
     func close()
+    /// Non-nil when the stage cannot go on (e.g. its recording failed to write): the pipeline
+    /// stops and the run ends with this as its fatal error.
+    var stopReason: String? { get }
+}
+
+extension FrameStage {
+    public var stopReason: String? { nil }
 }

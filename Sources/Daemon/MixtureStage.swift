@@ -29,7 +29,12 @@ public final class MixtureStage: FrameStage {
     private var scores: [Moeseg_V1_OodScore] = []
     /// Also writes every published message to a recording (`moeseg record --with-results`).
     public var recorder: ResultRecorder? {
-        didSet { recorder?.record(.meta, publisher.currentMeta, logTime: realtimeNow()) }
+        didSet { recordMeta() }
+    }
+
+    /// Writes the current meta message to the recorder (each file of a split recording starts with one).
+    public func recordMeta() {
+        recorder?.record(.meta, publisher.currentMeta, logTime: realtimeNow())
     }
 
     /// Told (peer address, cap) when a subscriber's connections were cut for holding too many subscriptions.
@@ -187,7 +192,7 @@ public final class MixtureStage: FrameStage {
     public func thresholdsChanged(_ thresholds: OODThresholds) {
         meta = Self.meta(model: runner.model, thresholds: thresholds, enterFrames: enterFrames, exitFrames: exitFrames)
         publisher.updateMeta(meta)
-        recorder?.record(.meta, publisher.currentMeta, logTime: realtimeNow())
+        recordMeta()
     }
 
     public func service() {

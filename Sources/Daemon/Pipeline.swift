@@ -327,6 +327,10 @@ public final class Pipeline: @unchecked Sendable {
         }
 
         while !stopping {
+            if let reason = stage.stopReason {
+                fatal.withLock { $0 = reason }
+                break
+            }
             if let thresholds = pendingThresholds.withLock({ pending -> OODThresholds? in
                 defer { pending = nil }
                 return pending

@@ -13,6 +13,8 @@ public final class ResultRecorder {
     private let writer: FrameRecordingWriter
     private let stream: String
     private var channels: [TopicKind: UInt16] = [:]
+    /// The writer's file generation `channels` belong to (a split recording starts new files).
+    private var generation = 0
     private var sequences: [TopicKind: UInt32] = [:]
     /// The first write error (the recording stops growing after it; reported at the end).
     public private(set) var failure: MCAPError?
@@ -83,6 +85,10 @@ public final class ResultRecorder {
     }
 
     private func channel(_ kind: TopicKind) throws(MCAPError) -> UInt16 {
+        if generation != writer.fileGeneration {
+            generation = writer.fileGeneration
+            channels.removeAll(keepingCapacity: true)
+        }
         if let id = channels[kind] { return id }
         // One FileDescriptorSet holds every moeseg.v1 file; the schema name picks the message.
         let name = switch kind {
@@ -98,68 +104,4 @@ public final class ResultRecorder {
         channels[kind] = id
         return id
     }
-}
-
-/// The stage of `moeseg record`: writes every frame the pipeline takes to MCAP and, with
-/// results, runs and publishes the mixture as the daemon does and records what it published.
-public final class RecordingStage: FrameStage {
-    private let writer: FrameRecordingWriter
-    private let inner: MixtureStage?
-    private let logger: (String) -> Void
-    private var frameFailure: MCAPError?
-    private var closed = false
-    /// Frames written.
-    public private(set) var framesWritten: UInt64 = 0
-
-    /// Records into `writer`; `inner` (with its recorder set) adds the results.
-    public init(writer: FrameRecordingWriter, inner: MixtureStage?, logger: @escaping (String) -> Void) {
-        self.writer = writer
-        self.inner = inner
-        self.logger = logger
-    }
-
-    public func apply(step: BudgetStep) { inner?.apply(step: step) }
-
-    public func infer(_ frame: Frame) throws -> FrameScores {
-        try inner?.infer(frame) ?? FrameScores()
-    }
-
-    public func publish(frame: Frame, timing: FrameTiming, verdict: OODVerdict, step: BudgetStep) {
-        if frameFailure == nil {
-            let logTime = timing.captureRealtime(of: frame)
-            do {
-                try frame.pixels.withUnsafeBytes { raw in
-                    try writer.addCameraFrame(pixels: raw, width: frame.width, height: frame.height, step: frame.stride,
-                                              encoding: frame.format.rawValue, captureTimeNanos: logTime)
-                }
-                if let labels = frame.labels {
-                    try labels.withUnsafeBytes { raw in
-                        try writer.addLabelMap(labels: raw, width: frame.width, height: frame.height,
-                                               captureTimeNanos: logTime)
-                    }
-                }
-                framesWritten += 1
-            } catch {
-                frameFailure = (error as? MCAPError) ?? .invalidArgument("\(error)")
-                logger("recording stopped growing: \(error)")
-            }
-        }
-        inner?.publish(frame: frame, timing: timing, verdict: verdict, step: step)
-    }
-
-    public func publish(status: PipelineStatus) { inner?.publish(status: status) }
-
-    public func thresholdsChanged(_ thresholds: OODThresholds) { inner?.thresholdsChanged(thresholds) }
-
-    public func service() { inner?.service() }
-
-    public func close() {
-        guard !closed else { return }
-        closed = true
-        inner?.close()
-        do { try writer.close() } catch { logger("cannot finish the recording: \(error)") }
-    }
-
-    /// The first error, if writing failed.
-    public var failure: MCAPError? { frameFailure ?? inner?.recorder?.failure }
 }

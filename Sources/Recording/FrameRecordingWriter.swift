@@ -73,10 +73,15 @@ public struct RecordingInfo: Sendable, Equatable {
 /// Writes camera frames and label maps as foxglove.RawImage protobuf messages.
 ///
 /// log_time is the capture time and the RawImage timestamp; publish_time is when the
-/// frame was written. Not thread-safe.
+/// frame was written. Sequence numbers run on across the files of a split recording
+/// (`continueInNewFile`). Not thread-safe.
 public final class FrameRecordingWriter {
-    /// The underlying MCAP writer (for extra channels).
-    public let mcap: MCAPWriter
+    /// The underlying MCAP writer of the current file (for extra channels).
+    public private(set) var mcap: MCAPWriter
+    /// Counts the files started so far after the first; writers that cache channel ids on
+    /// `mcap` compare it to know when to register them again.
+    public private(set) var fileGeneration = 0
+    private let options: MCAPWriterOptions
     private let cameraTopic: String
     private let labelTopic: String
     private var schemaId: UInt16?
@@ -90,6 +95,7 @@ public final class FrameRecordingWriter {
                 cameraTopic: String = RecordingConventions.cameraTopic,
                 labelTopic: String = RecordingConventions.labelTopic) throws(MCAPError) {
         mcap = try MCAPWriter(path: path, options: options)
+        self.options = options
         self.cameraTopic = cameraTopic
         self.labelTopic = labelTopic
     }
@@ -144,6 +150,20 @@ public final class FrameRecordingWriter {
 
     /// Finishes the file (summary, footer).
     public func close() throws(MCAPError) { try mcap.close() }
+
+    /// Bytes the current file holds or will hold once the open chunk is written (uncompressed).
+    public var currentFileBytes: UInt64 { mcap.bytesWritten + UInt64(mcap.pendingChunkBytes) }
+
+    /// Finishes the current file and goes on in a new one at `path`, which gets its own schema
+    /// and channel records (added with its first messages) and its own summary.
+    public func continueInNewFile(path: String) throws(MCAPError) {
+        try mcap.close()
+        mcap = try MCAPWriter(path: path, options: options)
+        fileGeneration += 1
+        schemaId = nil
+        cameraChannel = nil
+        labelChannel = nil
+    }
 
     // MARK: - Internals
 

@@ -60,14 +60,22 @@ public final class MCAPWriter {
     private var scratch = ByteWriter()
     private var compressed: [UInt8] = []
     private var state = State.open
+    /// The write error that stopped the file from growing, if any.
+    public private(set) var failure: MCAPError?
 
     private enum State { case open, closed, failed }
 
-    /// Creates (truncates) `path` and writes the magic and Header record.
-    public init(path: String, options: MCAPWriterOptions = MCAPWriterOptions()) throws(MCAPError) {
+    /// Creates (truncates) `path`, which must be a regular file or nothing (never a symbolic
+    /// link), with mode 0640, and writes the magic and Header record.
+    public convenience init(path: String, options: MCAPWriterOptions = MCAPWriterOptions()) throws(MCAPError) {
+        try self.init(path: path, options: options, allowingNonRegularFiles: false)
+    }
+
+    /// The designated initialiser; tests pass `allowingNonRegularFiles` to write to /dev/full.
+    init(path: String, options: MCAPWriterOptions, allowingNonRegularFiles: Bool) throws(MCAPError) {
         guard options.chunkSize > 0 else { throw MCAPError.invalidArgument("chunk size must be positive") }
         self.options = options
-        out = try FileOutput(path: path)
+        out = try FileOutput(path: path, allowingNonRegularFiles: allowingNonRegularFiles)
         scratch.raw(mcapMagic)
         scratch.header(MCAPHeader(profile: options.profile, library: options.library))
         try emitScratch()
@@ -75,6 +83,12 @@ public final class MCAPWriter {
 
     /// Number of messages added so far.
     public var messageCount: UInt64 { statistics.messageCount }
+
+    /// Bytes handed to the kernel so far.
+    public var bytesWritten: UInt64 { out.offset }
+
+    /// Uncompressed bytes of the open chunk, not yet written.
+    public var pendingChunkBytes: Int { chunk.count }
 
     /// Registers a schema and writes its record; returns its id (1, 2, ...).
     public func addSchema(name: String, encoding: String, data: [UInt8]) throws(MCAPError) -> UInt16 {
@@ -169,8 +183,14 @@ public final class MCAPWriter {
     }
 
     /// Writes the last chunk, DataEnd, the summary section and the footer, and closes the file.
+    /// After a write failure it only releases the file and throws that failure again.
     public func close() throws(MCAPError) {
         if state == .closed { return }
+        if state == .failed, let failure {
+            try? out.close()
+            state = .closed
+            throw failure
+        }
         try checkOpen()
         try finishChunk()
         scratch.dataEnd(crc: dataCRC.value)
@@ -215,7 +235,9 @@ public final class MCAPWriter {
             try out.write(summary.bytes)
             try out.close()
         } catch {
-            state = .failed
+            fail(error)
+            try? out.close()
+            state = .closed
             throw error
         }
         state = .closed
@@ -227,8 +249,14 @@ public final class MCAPWriter {
         switch state {
         case .open: return
         case .closed: throw MCAPError.writerClosed
-        case .failed: throw MCAPError.io(out.path, "an earlier write failed; the file is incomplete")
+        case .failed: throw failure ?? MCAPError.io(out.path, "an earlier write failed; the file is incomplete")
         }
+    }
+
+    /// Remembers the first failure; the writer refuses everything after it.
+    private func fail(_ error: MCAPError) {
+        if failure == nil { failure = error }
+        state = .failed
     }
 
     /// Writes the scratch buffer as data-section bytes.
@@ -236,7 +264,8 @@ public final class MCAPWriter {
         do {
             try out.write(scratch.bytes)
         } catch {
-            state = .failed
+            scratch.removeAll()
+            fail(error)
             throw error
         }
         dataCRC.update(scratch.bytes)

@@ -152,7 +152,8 @@ public struct RecordingDescription: Sendable, CustomStringConvertible {
         } else {
             row("integrity", "DAMAGED, \(issues.count) issue\(issues.count == 1 ? "" : "s"):")
             for issue in issues { lines.append("    - \(issue)") }
-            row("recoverable", "\(recoverableMessages) messages in \(chunkCount) readable chunks; anything listed above is lost")
+            row("recoverable", "\(recoverableMessages) messages in \(chunkCount) readable chunks; anything listed above is lost "
+                + "(`moeseg recover FILE OUT.mcap` writes them to a valid indexed file)")
         }
         return lines.joined(separator: "\n")
     }

@@ -82,6 +82,7 @@ struct Synth: ParsableCommand {
     }
 
     func run() throws {
+        ignoreFileSizeSignal()
         let (width, height) = try parsedSize()
         if let contactSheet {
             let png = try ContactSheet.png(seed: seed, frames: [0, 90, 300], width: width, height: height,
