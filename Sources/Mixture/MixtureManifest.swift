@@ -34,7 +34,7 @@ public enum MixtureKind: String, Sendable {
 
 /// The parsed `moe.toml` (format version 1), with file paths resolved.
 public struct MixtureManifest: Sendable {
-    /// Largest `moe.toml` read (the demo's is 1.5 kB); anything bigger is not a manifest.
+    /// Largest `moe.toml` read (the demo's are about 1 kB); anything bigger is not a manifest.
     public static let maximumBytes = 1 << 20
     /// The experts' input: size, channel order and normalisation x = (pixel·scale − mean)/std.
     public struct Input: Sendable {
