@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Sensors", dependencies: ["Recording", "Scenes", "CV4L2"], swiftSettings: optimizedSwift),
         .target(name: "CThreading", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "Daemon",
-                dependencies: ["CThreading", "Mixture", "Sensors", "Recording", "Wire",
+                dependencies: ["CThreading", "Engine", "Mixture", "Sensors", "Recording", "Wire",
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "TOMLKit", package: "TOMLKit"),
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

@@ -1,3 +1,4 @@
+import Engine
 import Mixture
 import TOMLKit
 
@@ -77,6 +78,7 @@ public struct DaemonConfig: Sendable, Equatable {
 
     /// Parses and validates TOML text; every problem found is reported, one per line.
     public static func parse(_ text: String, origin: String) throws(ConfigError) -> DaemonConfig {
+        try ConfigInputLimits.check(text, origin: origin)  // limits TOMLKit does not enforce (ConfigInputLimits.swift)
         let table: TOMLKit.TOMLTable
         do {
             table = try TOMLKit.TOMLTable(string: text)
@@ -100,7 +102,7 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     public let problems: [String]
 
     public var description: String {
-        problems.map { "config \(origin): \($0)" }.joined(separator: "\n")
+        problems.map { "config \(origin): \($0)".escapedForOneLine }.joined(separator: "\n")
     }
 }
 
