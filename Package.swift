@@ -45,7 +45,7 @@ let package = Package(
         // before shared libraries start threads.
         .target(name: "CEarlySignals", dependencies: ["CThreading"]),
         .target(name: "Daemon",
-                dependencies: ["CThreading", "Mixture", "Sensors", "Recording", "Wire",
+                dependencies: ["CThreading", "Engine", "Mixture", "Sensors", "Recording", "Wire",
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "TOMLKit", package: "TOMLKit"),
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

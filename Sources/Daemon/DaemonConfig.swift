@@ -1,3 +1,4 @@
+import Engine
 import Mixture
 import TOMLKit
 import Wire
@@ -84,6 +85,7 @@ public struct DaemonConfig: Sendable, Equatable {
 
     /// Parses and validates TOML text; every problem found is reported, one per line.
     public static func parse(_ text: String, origin: String) throws(ConfigError) -> DaemonConfig {
+        try ConfigInputLimits.check(text, origin: origin)  // limits TOMLKit does not enforce (ConfigInputLimits.swift)
         let table: TOMLKit.TOMLTable
         do {
             table = try TOMLKit.TOMLTable(string: text)
@@ -107,7 +109,7 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     public let problems: [String]
 
     public var description: String {
-        problems.map { "config \(origin): \($0)" }.joined(separator: "\n")
+        problems.map { "config \(origin): \($0)".escapedForOneLine }.joined(separator: "\n")
     }
 }
 

@@ -61,9 +61,7 @@ public enum DaemonLauncher {
         guard let path else {
             do { return try DaemonConfig.embeddedDefault() } catch { throw DaemonError.configuration("\(error)") }
         }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw DaemonError.configuration("cannot read config file \(path)")
-        }
+        let text = try ConfigInputLimits.read(path: path)
         do { return try DaemonConfig.parse(text, origin: path) } catch { throw DaemonError.configuration("\(error)") }
     }
 

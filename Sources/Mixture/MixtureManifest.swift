@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Why a model directory could not be loaded: one line naming the file and the problem.
@@ -11,7 +12,7 @@ public struct MixtureModelError: Error, CustomStringConvertible, Equatable {
         self.message = message
     }
 
-    public var description: String { "\(file): \(message)" }
+    public var description: String { "\(file): \(message)".escapedForOneLine }
 }
 
 /// Channel order of the experts' NCHW input.
@@ -33,6 +34,8 @@ public enum MixtureKind: String, Sendable {
 
 /// The parsed `moe.toml` (format version 1), with file paths resolved.
 public struct MixtureManifest: Sendable {
+    /// Largest `moe.toml` read (the demo's are about 1 kB); anything bigger is not a manifest.
+    public static let maximumBytes = 1 << 20
     /// The experts' input: size, channel order and normalisation x = (pixel·scale − mean)/std.
     public struct Input: Sendable {
         public let width: Int
@@ -90,6 +93,19 @@ public struct MixtureManifest: Sendable {
         if gate != nil { return .mixture }
         if mcDropout != nil { return .mcDropout }
         return experts.count > 1 ? .ensemble : .single
+    }
+
+    /// Reads `moe.toml` at `path` (a regular file of at most `maximumBytes`, UTF-8) and parses it
+    /// as `parse` does.
+    public static func load(path: String, directory: String, root: String) throws -> MixtureManifest {
+        let data: Data
+        do {
+            data = try RegularFile(path: path).readAll(limit: maximumBytes)
+        } catch {
+            throw MixtureModelError(file: path, error.isMissing ? "missing (a model directory needs moe.toml)" : error.reason)
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw MixtureModelError(file: path, "not UTF-8 text") }
+        return try parse(text, file: path, directory: directory, root: root)
     }
 
     /// Parses and checks `moe.toml` text (rules 1-2, 6-8 of the format; the ONNX interfaces are
@@ -173,6 +189,11 @@ public struct MixtureManifest: Sendable {
             guard experts.count >= 2 else { throw fail("a gate needs at least two experts, found \(experts.count)") }
             guard inputs.count == experts.count else {
                 throw fail("gate inputs name \(inputs.count) graph inputs for \(experts.count) experts")
+            }
+            // A repeated name would feed one expert's features twice and leave another input unfed.
+            var named = Set<String>()
+            if let repeated = inputs.first(where: { !named.insert($0).inserted }) {
+                throw fail("gate inputs name \"\(repeated)\" twice; each expert feeds its own graph input")
             }
             if let missing = experts.first(where: { $0.features == nil }) {
                 throw fail("with a gate every expert needs a features output; expert \(missing.name) has none")
@@ -305,11 +326,12 @@ struct PathResolver {
         guard path == rootPath || path.hasPrefix(rootPath.hasSuffix("/") ? rootPath : rootPath + "/") else {
             throw fail("\(relative) leaves the models folder \(rootPath)")
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw fail("\(relative) does not exist")
+        // Opening checks the file is regular: a FIFO would block the ONNX reader, a device never end.
+        do {
+            _ = try RegularFile(path: path)
+        } catch {
+            throw fail(error.isMissing ? "\(relative) does not exist" : "\(relative): \(error.reason)")
         }
-        guard !isDirectory.boolValue else { throw fail("\(relative) is a directory, not a file") }
         return path
     }
 }

@@ -46,14 +46,8 @@ public final class MixtureModel: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw MixtureModelError(file: directory, "not a model directory")
         }
-        guard let data = FileManager.default.contents(atPath: manifestPath) else {
-            throw MixtureModelError(file: manifestPath, "missing or unreadable (a model directory needs moe.toml)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw MixtureModelError(file: manifestPath, "not UTF-8 text")
-        }
         let models = root ?? URL(fileURLWithPath: folder).deletingLastPathComponent().path
-        let manifest = try MixtureManifest.parse(text, file: manifestPath, directory: folder, root: models)
+        let manifest = try MixtureManifest.load(path: manifestPath, directory: folder, root: models)
         return try MixtureModel(manifest: manifest, directory: directory)
     }
 

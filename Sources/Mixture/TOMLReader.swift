@@ -1,3 +1,5 @@
+import Engine
+
 /// A TOML value of the subset `moe.toml` needs.
 public indirect enum TOMLValue: Equatable, Sendable {
     case string(String)
@@ -33,20 +35,33 @@ public struct TOMLTable: Equatable, Sendable {
         if values[key] == nil { keys.append(key) }
         values[key] = value
     }
+
+    /// Changes the value at an existing `key` in place: it is moved out of the dictionary while
+    /// `body` runs, so its storage is not shared and nothing below it is copied.
+    mutating func modify(_ key: String, _ body: (inout TOMLValue) throws -> Void) rethrows {
+        guard var value = values.removeValue(forKey: key) else { return }
+        defer { values[key] = value }
+        try body(&value)
+    }
 }
 
 /// A TOML syntax error with its line.
 public struct TOMLError: Error, CustomStringConvertible, Equatable {
     public let line: Int
     public let message: String
-    public var description: String { "line \(line): \(message)" }
+    public var description: String { "line \(line): \(message)".escapedForOneLine }
 }
 
 /// A strict reader for the TOML subset of `moe.toml`: tables, arrays of tables, dotted and
 /// quoted keys, basic and literal strings, integers, floats, booleans, (multi-line) arrays and
 /// inline tables. Multi-line strings and dates are rejected with an error, never misread;
-/// duplicate keys and redefined tables are errors, as TOML requires.
+/// duplicate keys and redefined tables are errors, as TOML requires. Parsing takes time linear
+/// in the text, and nesting is bounded, so no input can exhaust the stack.
 public enum TOMLReader {
+    /// Deepest nesting of arrays and inline tables inside one value (a manifest needs 2).
+    public static let maximumNesting = 64
+    /// Most dotted parts in one key or table header (a manifest needs 2).
+    public static let maximumKeyParts = 128
     /// Parses a whole document into its root table.
     public static func parse(_ text: String) throws -> TOMLTable {
         var parser = Parser(Array(text.unicodeScalars))
@@ -60,9 +75,13 @@ public enum TOMLReader {
         var root = TOMLTable()
         /// Path of the current [table] or [[array]] element; arrays record which element.
         var current: [PathStep] = []
+        /// Names (see `name`) of tables defined by a header, and of arrays made by [[ ]].
         var definedTables: Set<String> = []
+        var definedArrays: Set<String> = []
+        /// Arrays and inline tables open around the value being read.
+        var nesting = 0
 
-        enum PathStep: Equatable { case key(String), element(String) }
+        enum PathStep: Equatable { case key(String), element(String, Int) }
 
         init(_ scalars: [Unicode.Scalar]) { s = scalars }
 
@@ -129,119 +148,152 @@ public enum TOMLReader {
                 guard peek == "]" else { throw error("expected \"]]\" to close an array-of-tables header") }
                 i += 1
             }
-            try endOfLine()
-            let parent = Array(path.dropLast())
-            var steps = try resolve(parent, creating: true)
+            let parent = try resolve(Array(path.dropLast()))
             let last = path.last!
+            let full = name(parent, last)
+            let dotted = path.joined(separator: ".")
+            let line = self.line
             if isArray {
-                var table = try tableAt(steps)
-                switch table[last] {
-                case nil: table.set(last, .array([.table(TOMLTable())]))
-                case .array(var items)? where items.allSatisfy({ if case .table = $0 { true } else { false } }) && definedArrays.contains(name(steps, last)):
-                    items.append(.table(TOMLTable()))
-                    table.set(last, .array(items))
-                default: throw error("\(path.joined(separator: ".")) is already defined and is not an array of tables")
+                let extending = definedArrays.contains(full)
+                var count = 0
+                try mutate(parent) { table in
+                    // Decided before changing anything: a value held by the switch would make the
+                    // append below copy the whole array.
+                    let isNew: Bool
+                    switch table[last] {
+                    case nil: isNew = true
+                    case .array? where extending: isNew = false
+                    default: throw TOMLError(line: line, message: "\(dotted) is already defined and is not an array of tables")
+                    }
+                    guard !isNew else {
+                        table.set(last, .array([.table(TOMLTable())]))
+                        count = 1
+                        return
+                    }
+                    table.modify(last) { value in
+                        guard case .array(var items) = value else { return }
+                        value = .boolean(false)  // drops the enum's hold on the array, so the append does not copy it
+                        items.append(.table(TOMLTable()))
+                        count = items.count
+                        value = .array(items)
+                    }
                 }
-                try store(table, at: steps)
-                definedArrays.insert(name(steps, last))
-                steps.append(.element(last))
+                definedArrays.insert(full)
+                current = parent + [.element(last, count - 1)]
             } else {
-                let full = name(steps, last)
-                guard !definedTables.contains(full) else { throw error("table [\(path.joined(separator: "."))] is defined twice") }
-                var table = try tableAt(steps)
-                switch table[last] {
-                case nil: table.set(last, .table(TOMLTable()))
-                case .table?: break
-                default: throw error("\(path.joined(separator: ".")) is already a value, not a table")
+                guard !definedTables.contains(full) else { throw error("table [\(dotted)] is defined twice") }
+                try mutate(parent) { table in
+                    switch table[last] {
+                    case nil: table.set(last, .table(TOMLTable()))
+                    case .table?: break
+                    default: throw TOMLError(line: line, message: "\(dotted) is already a value, not a table")
+                    }
                 }
-                try store(table, at: steps)
                 definedTables.insert(full)
-                steps.append(.key(last))
+                current = parent + [.key(last)]
             }
-            current = steps
+            try endOfLine()
         }
 
-        var definedArrays: Set<String> = []
-
+        /// A table's identity: its path, with the element index where it passes an array of tables.
         func name(_ steps: [PathStep], _ last: String) -> String {
             (steps.map { step -> String in
-                switch step { case .key(let k): k; case .element(let k): k + "[]" }
+                switch step { case .key(let k): k; case .element(let k, let n): "\(k)[\(n)]" }
             } + [last]).joined(separator: "\u{1}")
         }
 
-        /// Walks `keys` from the root, creating implicit tables; an array of tables resolves
-        /// to its last element.
-        mutating func resolve(_ keys: [String], creating: Bool) throws -> [PathStep] {
+        /// Walks `keys` from the root, creating implicit tables; an array of tables resolves to
+        /// its last element.
+        mutating func resolve(_ keys: [String]) throws -> [PathStep] {
             var steps: [PathStep] = []
-            for key in keys {
-                var table = try tableAt(steps)
-                switch table[key] {
-                case nil:
-                    table.set(key, .table(TOMLTable()))
-                    try store(table, at: steps)
+            // A read-only view: copying a table shares its storage until one of them is written.
+            var view: TOMLTable? = root
+            for (n, key) in keys.enumerated() {
+                switch view?[key] {
+                case .table(let t)?:
                     steps.append(.key(key))
-                case .table?: steps.append(.key(key))
-                case .array(let items)? where !items.isEmpty && items.allSatisfy({ if case .table = $0 { true } else { false } }):
-                    steps.append(.element(key))
+                    view = t
+                case .array(let items)? where definedArrays.contains(name(steps, key)):
+                    guard case .table(let t)? = items.last else { throw error("\(key) is not an array of tables") }
+                    steps.append(.element(key, items.count - 1))
+                    view = t
+                case nil:
+                    // The rest of the path is new: build it inside out and store it in one write,
+                    // after dropping the view so that write does not copy the tables it shares.
+                    view = nil
+                    var inner = TOMLTable()
+                    for k in keys[(n + 1)...].reversed() {
+                        var outer = TOMLTable()
+                        outer.set(k, .table(inner))
+                        inner = outer
+                    }
+                    let chain = inner
+                    try mutate(steps) { $0.set(key, .table(chain)) }
+                    return steps + keys[n...].map { .key($0) }
                 default: throw error("\(key) is a value, not a table")
                 }
             }
             return steps
         }
 
-        func tableAt(_ steps: [PathStep]) throws -> TOMLTable {
-            var table = root
-            for step in steps {
-                switch step {
-                case .key(let k):
-                    guard case .table(let t)? = table[k] else { throw error("\(k) is not a table") }
-                    table = t
-                case .element(let k):
-                    guard case .array(let items)? = table[k], case .table(let t)? = items.last else { throw error("\(k) is not an array of tables") }
-                    table = t
-                }
-            }
-            return table
+        /// Runs `body` on the table at `steps`, changed in place (see `descend`).
+        mutating func mutate(_ steps: [PathStep], _ body: (inout TOMLTable) throws -> Void) throws {
+            try Self.descend(&root, steps[...], line: line, body)
         }
 
-        mutating func store(_ table: TOMLTable, at steps: [PathStep]) throws {
-            root = try replacing(root, steps[...], with: table)
-        }
-
-        func replacing(_ base: TOMLTable, _ steps: ArraySlice<PathStep>, with table: TOMLTable) throws -> TOMLTable {
-            guard let step = steps.first else { return table }
-            var base = base
+        /// Walks `steps` below `table` and runs `body` there. Each level is moved out of its
+        /// parent while it changes, so no table on the path is copied: one key costs time in
+        /// proportion to its depth, not to the size of the tables around it.
+        static func descend(_ table: inout TOMLTable, _ steps: ArraySlice<PathStep>, line: Int,
+                            _ body: (inout TOMLTable) throws -> Void) throws {
+            guard let step = steps.first else { return try body(&table) }
+            // Steps come from `resolve`, and tables are never removed, so the path exists.
+            func broken() -> TOMLError { TOMLError(line: line, message: "internal error: the table path \(steps) does not exist") }
             switch step {
             case .key(let k):
-                guard case .table(let inner)? = base[k] else { throw error("\(k) is not a table") }
-                base.set(k, .table(try replacing(inner, steps.dropFirst(), with: table)))
-            case .element(let k):
-                guard case .array(var items)? = base[k], case .table(let inner)? = items.last else { throw error("\(k) is not an array of tables") }
-                items[items.count - 1] = .table(try replacing(inner, steps.dropFirst(), with: table))
-                base.set(k, .array(items))
+                guard table[k] != nil else { throw broken() }
+                try table.modify(k) { slot in
+                    guard case .table(var inner) = slot else { throw broken() }
+                    slot = .boolean(false)
+                    defer { slot = .table(inner) }
+                    try descend(&inner, steps.dropFirst(), line: line, body)
+                }
+            case .element(let k, _):
+                guard table[k] != nil else { throw broken() }
+                try table.modify(k) { slot in
+                    guard case .array(var items) = slot, case .table(var inner)? = items.last else { throw broken() }
+                    slot = .boolean(false)
+                    items.removeLast()
+                    defer {
+                        items.append(.table(inner))
+                        slot = .array(items)
+                    }
+                    try descend(&inner, steps.dropFirst(), line: line, body)
+                }
             }
-            return base
         }
 
         mutating func insert(_ value: TOMLValue, at key: [String]) throws {
-            var base = current
-            // Dotted keys: walk (creating) below the current table.
-            for k in key.dropLast() {
-                var table = try tableAt(base)
-                switch table[k] {
-                case nil:
-                    table.set(k, .table(TOMLTable()))
-                    try store(table, at: base)
-                case .table?: break
-                default: throw error("\(k) is a value, not a table")
-                }
-                base.append(.key(k))
+            let line = self.line, dotted = key.joined(separator: ".")
+            try mutate(current) { table in try Self.place(value, at: key[...], in: &table, line: line, dotted: dotted) }
+        }
+
+        /// Puts `value` at the dotted `key` below `table`, creating the tables in between.
+        static func place(_ value: TOMLValue, at key: ArraySlice<String>, in table: inout TOMLTable, line: Int,
+                          dotted: String) throws {
+            let first = key.first!
+            guard key.count > 1 else {
+                guard table[first] == nil else { throw TOMLError(line: line, message: "key \(dotted) is defined twice") }
+                table.set(first, value)
+                return
             }
-            var table = try tableAt(base)
-            let last = key.last!
-            guard table[last] == nil else { throw error("key \(key.joined(separator: ".")) is defined twice") }
-            table.set(last, value)
-            try store(table, at: base)
+            if table[first] == nil { table.set(first, .table(TOMLTable())) }
+            try table.modify(first) { slot in
+                guard case .table(var inner) = slot else { throw TOMLError(line: line, message: "\(first) is a value, not a table") }
+                slot = .boolean(false)
+                defer { slot = .table(inner) }
+                try place(value, at: key.dropFirst(), in: &inner, line: line, dotted: dotted)
+            }
         }
 
         mutating func keyPath() throws -> [String] {
@@ -264,7 +316,20 @@ public enum TOMLReader {
                 }
                 skipSpaces()
                 guard peek == "." else { return parts }
+                // Bounded so that tables built from one key cannot nest without limit.
+                guard parts.count < TOMLReader.maximumKeyParts else {
+                    throw error("a key has more than \(TOMLReader.maximumKeyParts) dotted parts")
+                }
                 i += 1
+            }
+        }
+
+        /// Counts one more level of arrays and inline tables around the value being read; deeper
+        /// than `maximumNesting` is an error, as reading each level takes stack.
+        mutating func enterNesting() throws {
+            nesting += 1
+            guard nesting <= TOMLReader.maximumNesting else {
+                throw error("arrays and inline tables nest more than \(TOMLReader.maximumNesting) levels deep")
             }
         }
 
@@ -338,6 +403,8 @@ public enum TOMLReader {
         }
 
         mutating func array() throws -> TOMLValue {
+            try enterNesting()
+            defer { nesting -= 1 }
             i += 1
             var items: [TOMLValue] = []
             while true {
@@ -358,6 +425,8 @@ public enum TOMLReader {
         }
 
         mutating func inlineTable() throws -> TOMLValue {
+            try enterNesting()
+            defer { nesting -= 1 }
             i += 1
             var table = TOMLTable()
             skipSpaces()

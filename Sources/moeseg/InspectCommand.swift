@@ -29,14 +29,11 @@ struct InspectCommand: ParsableCommand {
         }
     }
 
-    /// Decides by content, not by name: MCAP files start with their magic bytes.
+    /// Decides by content, not by name: MCAP files start with their magic bytes. Anything but a
+    /// regular file (a FIFO would block the readers, a device never end) is refused here.
     private func isMCAP() throws -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            if path.hasSuffix(".mcap") { return true }  // let the reader give its own error line
-            return false
-        }
-        defer { try? handle.close() }
-        let head = try handle.read(upToCount: 8) ?? Data()
+        if path.hasSuffix(".mcap") && !FileManager.default.fileExists(atPath: path) { return true }  // the reader's own error line
+        let head = try RegularFile(path: path).read(offset: 0, count: 8)
         return head.starts(with: [0x89, 0x4D, 0x43, 0x41, 0x50]) || (head.isEmpty && path.hasSuffix(".mcap"))
     }
 

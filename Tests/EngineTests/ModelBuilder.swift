@@ -20,6 +20,23 @@ struct ModelBuilder {
         initializers.append(t)
     }
 
+    /// A float initializer whose bytes live in an external file (ONNX external data); `entries`
+    /// are the key/value pairs written, e.g. ["location": "w.bin", "offset": "16"].
+    mutating func externalConstant(_ name: String, _ shape: [Int], _ entries: [(String, String)]) {
+        var t = Onnx_TensorProto()
+        t.name = name
+        t.dims = shape.map(Int64.init)
+        t.dataType = 1
+        t.dataLocation = .external
+        t.externalData = entries.map { key, value in
+            var entry = Onnx_StringStringEntryProto()
+            entry.key = key
+            entry.value = value
+            return entry
+        }
+        initializers.append(t)
+    }
+
     mutating func node(_ op: String, _ inputs: [String], _ outputs: [String], ints: [String: [Int]] = [:],
                        int: [String: Int] = [:], floats: [String: Float] = [:]) {
         var n = Onnx_NodeProto()

@@ -292,6 +292,7 @@ MALFORMED = {
     "class-names": "class names",
     "escape": "leaves the models folder",
     "no-moe-toml": "moe.toml",
+    "repeated-gate-input": "twice",
 }
 
 
@@ -323,6 +324,8 @@ def build_malformed(root):
             open(manifest, "w").write(text.replace('file = "gate.onnx"', 'file = "../../../etc/passwd"'))
         elif name == "no-moe-toml":
             os.remove(manifest)
+        elif name == "repeated-gate-input":
+            open(manifest, "w").write(text.replace('inputs = ["features_0", "features_1"]', 'inputs = ["features_0", "features_0"]'))
     with open(os.path.join(root, "malformed.json"), "w") as f:
         json.dump(MALFORMED, f, indent=1)
 

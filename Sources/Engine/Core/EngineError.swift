@@ -8,8 +8,12 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidModel(String)
     case shapeMismatch(String)
     case wrongInput(String)
+    /// A tensor's external data (`file`, as the model names it) cannot be used.
+    case externalData(tensor: String, file: String, problem: String)
 
-    public var description: String {
+    public var description: String { text.escapedForOneLine }
+
+    private var text: String {
         switch self {
         case .unreadableFile(let path, let reason): "cannot read \(path): \(reason)"
         case .corruptModel(let why): "corrupt or truncated ONNX model: \(why)"
@@ -19,6 +23,7 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
         case .invalidModel(let why): "invalid model: \(why)"
         case .shapeMismatch(let why): "shape error: \(why)"
         case .wrongInput(let why): "wrong input: \(why)"
+        case .externalData(let tensor, let file, let problem): "external data of tensor \(tensor) in '\(file)': \(problem)"
         }
     }
 }

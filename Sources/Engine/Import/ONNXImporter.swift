@@ -20,12 +20,15 @@ enum ONNXImporter {
     static func loadProto(path: String) throws -> Onnx_ModelProto {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+            data = try RegularFile(path: path).mapAll(limit: maximumFileBytes)
         } catch {
-            throw EngineError.unreadableFile(path: path, reason: (error as NSError).localizedDescription)
+            throw EngineError.unreadableFile(path: path, reason: error.reason)
         }
         return try parse(data)
     }
+
+    /// Protobuf cannot encode a message over 2 GiB; ONNX keeps larger weights in external data.
+    static let maximumFileBytes = Int(Int32.max)
 
     /// Parses a model held in memory; external data is resolved against `baseDirectory`.
     static func load(data: Data, baseDirectory: URL?) throws -> (graph: Graph, declaredInputs: [String: [Int?]]) {

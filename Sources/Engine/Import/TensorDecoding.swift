@@ -133,38 +133,74 @@ struct TensorDecoder {
     }
 
     private func externalBytes(_ p: Onnx_TensorProto, name: String, expected: Int) throws -> Data {
-        var location = "", offset = 0, length: Int? = nil
+        var location = "", offsetText: String? = nil, lengthText: String? = nil
         for entry in p.externalData {
             switch entry.key {
             case "location": location = entry.value
-            case "offset": offset = Int(entry.value) ?? -1
-            case "length": length = Int(entry.value)
+            case "offset": offsetText = entry.value
+            case "length": lengthText = entry.value
             default: break
             }
         }
         guard let base = baseDirectory else {
             throw EngineError.invalidModel("tensor \(name) uses external data, which needs a model loaded from a file")
         }
+        func fail(_ problem: String) -> EngineError { .externalData(tensor: name, file: location, problem: problem) }
+        guard !location.isEmpty else { throw EngineError.invalidModel("tensor \(name) uses external data but names no location") }
         // External files must live beside the model: no absolute paths, no climbing out.
-        guard !location.isEmpty, !location.hasPrefix("/"),
-              !location.split(separator: "/").contains("..") else {
-            throw EngineError.invalidModel("tensor \(name): external data location '\(location)' must be a relative path inside the model's folder")
+        guard !location.hasPrefix("/"), !location.split(separator: "/").contains("..") else {
+            throw fail("the location must be a relative path inside the model's folder")
         }
-        guard offset >= 0 else { throw EngineError.corruptModel("tensor \(name): bad external data offset") }
-        let url = base.appendingPathComponent(location)
-        guard let handle = try? FileHandle(forReadingFrom: url) else {
-            throw EngineError.unreadableFile(path: url.path, reason: "external data of tensor \(name) is missing")
+        func number(_ text: String?, _ what: String) throws -> Int? {
+            guard let text else { return nil }
+            guard let value = Int(text), value >= 0, text.allSatisfy(\.isASCII) else {
+                throw fail("\(what) '\(text)' is not a byte count (a non-negative integer)")
+            }
+            return value
         }
-        defer { try? handle.close() }
-        let want = length ?? expected
+        let offset = try number(offsetText, "offset") ?? 0
+        let want = try number(lengthText, "length") ?? expected
         guard want == expected else {
-            throw EngineError.corruptModel("tensor \(name): external length \(want) bytes, shape needs \(expected)")
+            throw fail("length is \(want) bytes, the tensor's shape and type need \(expected)")
         }
-        try handle.seek(toOffset: UInt64(offset))
-        let data = try handle.read(upToCount: want) ?? Data()
+        let folder: String, path: String
+        switch (Self.realPath(base.path), Self.realPath(base.appendingPathComponent(location).path)) {
+        case (.success(let resolvedFolder), .success(let resolved)): (folder, path) = (resolvedFolder, resolved)
+        case (.failure(let error), _): throw fail("the model's folder \(base.path): \(error.reason)")
+        case (.success(let resolvedFolder), .failure(let error)): throw fail("\(error.reason) (looked in \(resolvedFolder))")
+        }
+        // A symbolic link beside the model may still point anywhere.
+        guard path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/") else {
+            throw fail("resolves to \(path), outside the model's folder \(folder)")
+        }
+        let data: Data
+        do {
+            let file = try RegularFile(path: path)
+            guard want <= file.size, offset <= file.size - want else {
+                throw fail("the file has \(file.size) bytes; the tensor needs \(want) bytes at offset \(offset)")
+            }
+            data = try file.read(offset: offset, count: want)
+        } catch let error as RegularFileError {
+            throw fail(error.reason)
+        }
         guard data.count == want else {
-            throw EngineError.corruptModel("tensor \(name): external file \(location) ends early (\(data.count) of \(want) bytes at offset \(offset))")
+            throw fail("the file ended after \(data.count) of \(want) bytes at offset \(offset) (it shrank while being read)")
         }
         return data
     }
+
+    /// `path` with symbolic links, `.` and `..` resolved, or why it cannot be.
+    private static func realPath(_ path: String) -> Result<String, RealPathError> {
+        guard let resolved = realpath(path, nil) else {
+            let code = errno
+            return .failure(RealPathError(reason: code == ENOENT ? "no such file" : String(cString: strerror(code)).lowercased()))
+        }
+        defer { free(resolved) }
+        return .success(String(cString: resolved))
+    }
+}
+
+/// Why `realpath` failed, as a phrase.
+private struct RealPathError: Error {
+    let reason: String
 }
