@@ -34,7 +34,7 @@ public struct DaemonConfig: Sendable, Equatable {
     }
 
     public struct OOD: Sendable, Equatable {
-        public var thresholds = OODThresholds(gateEntropy: 0.7, meanMutualInformation: 0.05)
+        public var thresholds = OODThresholds(gateEntropy: 0.715356, meanMutualInformation: 0.0730974)
         public var enterFrames = 3
         public var exitFrames = 10
     }
@@ -141,7 +141,7 @@ struct ConfigReader {
     init(root: TOMLKit.TOMLTable) { self.root = root }
 
     /// Thresholds of scores whose key is absent (the values config/moeseg.toml documents).
-    static let defaultThresholds: [OODScore: Float] = [.gateEntropy: 0.7, .meanMutualInformation: 0.05,
+    static let defaultThresholds: [OODScore: Float] = [.gateEntropy: 0.715356, .meanMutualInformation: 0.0730974,
                                                        .uncertainPixelFraction: 0.2, .routingMutualInformation: 0.05]
 
     mutating func read(into config: inout DaemonConfig) {
@@ -322,4 +322,10 @@ struct ConfigReader {
         }
         target = result
     }
+}
+
+/// Documented defaults other tools need (moeseg calibrate writes them for scores it does not fit).
+public enum ConfigDefaults {
+    /// The threshold config/moeseg.toml documents for `score`.
+    public static func threshold(_ score: OODScore) -> Float { ConfigReader.defaultThresholds[score] ?? 0 }
 }

@@ -94,6 +94,8 @@ struct MixtureEvaluation {
     let threads: Int
     let framesPerRecording: Int
     let dump: URL?
+    /// The daemon's `mi_pixel_threshold` (nats), which the uncertain-fraction score counts above.
+    var pixelThreshold: Float = 0.5
 
     /// The daemon's names of the frame scores (its [ood] keys).
     static let scoreNames: [(String, OODScore)] = [("gate_entropy", .gateEntropy), ("mean_mi", .meanMutualInformation),
@@ -111,7 +113,8 @@ struct MixtureEvaluation {
         if routingSamples == 0 { maps.subtract([.routingPE, .routingMI]) }
         let options = MixtureRunOptions(threads: threads,
                                         routing: RoutingSampling(samples: routingSamples, temperature: 1, seed: 1),
-                                        maps: maps, keepsProbabilities: true)
+                                        maps: maps, mutualInformationPixelThreshold: pixelThreshold,
+                                        keepsProbabilities: true)
         let runner = try MixtureRunner(model: model, options: options)
         let width = manifest.input.width, height = manifest.input.height
         var state = EvaluationState(classes: model.classes)

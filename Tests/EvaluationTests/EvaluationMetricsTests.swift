@@ -93,3 +93,20 @@ struct EvaluationMetricsTests {
         #expect(throws: (any Error).self) { try wrong.merge(whole) }
     }
 }
+
+@Suite("Threshold fit")
+struct ThresholdFitTests {
+    @Test func thresholdLetsAtMostTheTargetShareAbove() throws {
+        let scores = (1...200).map(Double.init)
+        for rate in [0.0, 0.01, 0.05, 0.5] {
+            let t = try #require(ThresholdFit.threshold(inDistribution: scores, falsePositiveRate: rate))
+            #expect(ThresholdFit.rate(of: scores, above: t) <= rate)
+            #expect(ThresholdFit.rate(of: scores, above: t) > rate - 1.0 / 200 - 1e-12)
+        }
+        // Ties: the flagged share may fall below the target, never above it.
+        let tied = [Double](repeating: 1, count: 50) + [2, 3]
+        let t = try #require(ThresholdFit.threshold(inDistribution: tied, falsePositiveRate: 0.1))
+        #expect(ThresholdFit.rate(of: tied, above: t) <= 0.1)
+        #expect(ThresholdFit.threshold(inDistribution: [], falsePositiveRate: 0.1) == nil)
+    }
+}

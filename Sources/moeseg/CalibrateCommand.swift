@@ -1,0 +1,145 @@
+import ArgumentParser
+import Daemon
+import Evaluation
+import Foundation
+import Mixture
+
+/// `moeseg calibrate`: OOD thresholds fitted at a target frame false-positive rate on
+/// in-distribution recordings, written into a daemon config ready for `moeseg run --config`.
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Fit the OOD thresholds at a target frame false-positive rate on in-distribution recordings.",
+        discussion: "Runs the model with the base config's settings (maps, mi_pixel_threshold, routing samples) on every "
+            + "frame of --data, sets each enabled score's threshold so that at most --target-fpr of those frames exceed it, "
+            + "reports the detection rate on --ood recordings, and writes the base config (default: the embedded one) "
+            + "with its [ood] section replaced.")
+
+    @Option(help: "The model directory (default: the base config's model, else the demo model).")
+    var model: String?
+    @Option(help: "In-distribution recordings (comma-separated).")
+    var data: String
+    @Option(help: "Out-of-distribution recordings (comma-separated), to report the true-positive rate.")
+    var ood: String = ""
+    @Option(name: .customLong("target-fpr"), help: "Share of in-distribution frames each score may flag.")
+    var targetFPR: Double = 0.01
+    @Option(help: "The config to start from (default: the embedded default).")
+    var config: String?
+    @Option(help: "Where to write the config with the fitted [ood] section.")
+    var out: String
+    @Option(help: "Threads per expert.")
+    var threads: Int = 2
+
+    func run() throws {
+        func list(_ s: String) -> [String] { s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        try reportingErrors {
+            guard targetFPR >= 0, targetFPR < 1 else { throw fail("--target-fpr must be in [0, 1), got \(targetFPR)") }
+            guard !list(data).isEmpty else { throw fail("--data needs at least one in-distribution recording") }
+            let base: DaemonConfig
+            do { base = try DaemonLauncher.loadConfig(path: config) } catch { throw fail("\(error)") }
+            let baseText: String
+            if let config {
+                guard let text = try? String(contentsOfFile: config, encoding: .utf8) else { throw fail("cannot read \(config)") }
+                baseText = text
+            } else {
+                baseText = EmbeddedConfig.text
+            }
+            let directory: String
+            do {
+                directory = try DaemonLauncher.resolveModelDirectory(configured: model ?? base.model.dir,
+                                                                   environment: ProcessInfo.processInfo.environment,
+                                                                   executable: "/proc/self/exe")
+            } catch { throw fail("\(error)") }
+            var evaluation = MixtureEvaluation(directory: directory, routingSamples: base.model.routingSamples, threads: threads,
+                                               framesPerRecording: 0, dump: nil)
+            evaluation.pixelThreshold = base.model.miPixelThreshold
+            let state = try evaluation.run(data: list(data), ood: list(ood))
+
+            let enabled = oodScoreNames.filter { base.ood.thresholds[$0.1] != nil }
+            guard !enabled.isEmpty else { throw fail("the base config enables no OOD score ([ood] enabled)") }
+            var fitted: [(name: String, threshold: Double)] = []
+            var lines: [String] = []
+            for (name, _) in enabled {
+                guard let scores = state.frameScores[name], let t = ThresholdFit.threshold(inDistribution: scores.id, falsePositiveRate: targetFPR) else {
+                    throw fail("the model gives no \(name) score (enabled in [ood]); disable it or enable the maps it needs")
+                }
+                fitted.append((name, t))
+                let fpr = ThresholdFit.rate(of: scores.id, above: t)
+                let tpr = scores.ood.isEmpty ? nil : ThresholdFit.rate(of: scores.ood, above: t)
+                lines.append("\(name): threshold \(Self.number(t)), ID frames flagged \(Self.percent(fpr))"
+                    + (tpr.map { ", OOD frames flagged \(Self.percent($0))" } ?? ""))
+            }
+            // A frame is OOD when any enabled score fires.
+            func anyFires(_ pick: (EvaluationState.FrameScoreLists) -> [Double]) -> Double? {
+                let lists = fitted.map { pick(state.frameScores[$0.name]!) }
+                guard let count = lists.first?.count, count > 0, lists.allSatisfy({ $0.count == count }) else { return nil }
+                var flagged = 0
+                for f in 0..<count where fitted.indices.contains(where: { lists[$0][f] > fitted[$0].threshold }) { flagged += 1 }
+                return Double(flagged) / Double(count)
+            }
+            let idAny = anyFires { $0.id }
+            let oodAny = anyFires { $0.ood }
+            lines.append("any enabled score: ID frames flagged \(idAny.map(Self.percent) ?? "-") (target \(Self.percent(targetFPR)) per score)"
+                + (oodAny.map { ", OOD frames flagged \(Self.percent($0))" } ?? ""))
+
+            let provenance = "# Fitted by `moeseg calibrate --target-fpr \(targetFPR)` on \(state.idFrames) in-distribution frames of "
+                + list(data).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
+                + (list(ood).isEmpty ? "" : " (OOD check: \(list(ood).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")))")
+                + " with model \(URL(fileURLWithPath: directory).lastPathComponent)."
+            let section = Self.oodSection(fitted: fitted, base: base, provenance: provenance, summary: lines)
+            var text = Self.replacingOODSection(in: baseText, with: section)
+            if !text.hasSuffix("\n") { text += "\n" }
+            do { _ = try DaemonConfig.parse(text, origin: out) } catch { throw fail("the written config would not load: \(error)") }
+            do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+                throw fail("cannot write \(out): \((error as NSError).localizedDescription)")
+            }
+            for line in lines { print(line) }
+            print("wrote \(out)")
+        }
+    }
+
+    static func number(_ x: Double) -> String { String(format: "%.6g", x) }
+    static func percent(_ x: Double) -> String { String(format: "%.1f %%", x * 100) }
+
+    /// The new [ood] section: fitted thresholds for the enabled scores, the base's others and debounce.
+    static func oodSection(fitted: [(name: String, threshold: Double)], base: DaemonConfig, provenance: String, summary: [String]) -> String {
+        var text = "[ood]\n"
+        text += "# Per-frame OOD scores and their thresholds; a frame is OOD when any enabled score is above\n"
+        text += "# its threshold. Enabled scores: gate_entropy, mean_mi, uncertain_fraction, routing_mi.\n"
+        text += "# SIGHUP re-reads this section from the config file and applies it without a restart.\n"
+        text += "# mean_mi is the frame mean of the weighted MI for a simple gate when mi_weighted is among the\n"
+        text += "# maps, else of the stacked MI.\n"
+        text += provenance + "\n"
+        for line in summary { text += "# \(line)\n" }
+        text += "enabled = [" + fitted.map { "\"\($0.name)\"" }.joined(separator: ", ") + "]\n"
+        for (name, score) in oodScoreNames {
+            if let f = fitted.first(where: { $0.name == name }) {
+                text += "\(name) = \(number(f.threshold))\n"
+            } else {
+                let value = base.ood.thresholds[score].map(Double.init) ?? Double(ConfigDefaults.threshold(score))
+                text += "\(name) = \(number(value))\n"
+            }
+        }
+        text += "# Debounce: consecutive OOD frames to enter the OOD state, in-distribution frames to leave it.\n"
+        text += "enter_frames = \(base.ood.enterFrames)\nexit_frames = \(base.ood.exitFrames)\n"
+        return text
+    }
+
+    /// `text` with the lines from its `[ood]` header up to the next table header replaced
+    /// (or the section appended when there is none).
+    static func replacingOODSection(in text: String, with section: String) -> String {
+        var lines = text.components(separatedBy: "\n")
+        func isHeader(_ line: String) -> Bool { line.trimmingCharacters(in: .whitespaces).hasPrefix("[") }
+        guard let start = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("[ood]") }) else {
+            return text + (text.hasSuffix("\n") ? "\n" : "\n\n") + section
+        }
+        var end = start + 1
+        while end < lines.count, !isHeader(lines[end]) { end += 1 }
+        // Keep the blank line before the next section.
+        var replacement = section.components(separatedBy: "\n")
+        if replacement.last == "" { replacement.removeLast() }
+        if end < lines.count { replacement.append("") }
+        lines.replaceSubrange(start..<end, with: replacement)
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+/// `moeseg calibrate`: thresholds at the target rate on the in-distribution drives, written
+/// into the base config without touching its other sections.
+@Suite("moeseg calibrate", .serialized)
+struct CalibrateCommandTests {
+    @Test func fitsAtTheTargetAndReplacesOnlyTheOODSection() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moeseg-cal-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let moeseg = try EvalCommandTests.moeseg()
+        var drives: [String] = []
+        for (domain, seed) in [("highway", 41), ("urban", 42), ("ambiguous", 43)] {
+            let path = dir.appendingPathComponent("\(domain).mcap").path
+            #expect(try EvalCommandTests.run(moeseg, ["synth", "--domain", domain, "--frames", "20", "--seed", "\(seed)",
+                                                      "--size", "256x128", "--out", path]).status == 0)
+            drives.append(path)
+        }
+        let out = dir.appendingPathComponent("fitted.toml").path
+        let model = EvalCommandTests.root.appendingPathComponent("models/demo/moe-simple-int8").path
+        let run = try EvalCommandTests.run(moeseg, ["calibrate", "--model", model, "--data", "\(drives[0]),\(drives[1])",
+                                                    "--ood", drives[2], "--target-fpr", "0.1", "--out", out])
+        #expect(run.status == 0, "\(run.err)")
+        // "mean_mi: threshold T, ID frames flagged X %, OOD frames flagged Y %" per enabled score.
+        let lines = run.out.split(separator: "\n").filter { $0.contains("ID frames flagged") }
+        #expect(lines.count == 3, "\(run.out)")
+        for line in lines.dropLast() {
+            let flagged = line.components(separatedBy: "ID frames flagged ")[1].split(separator: " ")[0]
+            #expect((Double(flagged) ?? 100) <= 10.0, "\(line)")
+        }
+
+        let written = try String(contentsOfFile: out, encoding: .utf8)
+        let base = try String(contentsOf: EvalCommandTests.root.appendingPathComponent("config/moeseg.toml"), encoding: .utf8)
+        func withoutOOD(_ text: String) -> [Substring] {
+            var keep: [Substring] = [], inOOD = false
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("[") { inOOD = line.hasPrefix("[ood]") }
+                if !inOOD { keep.append(line) }
+            }
+            return keep
+        }
+        #expect(withoutOOD(written) == withoutOOD(base))
+        #expect(written.components(separatedBy: "[ood]").count == 2)
+        #expect(written.contains("# Fitted by `moeseg calibrate --target-fpr 0.1` on 40 in-distribution frames of highway.mcap, urban.mcap"))
+        // The daemon loads it (validation runs before anything starts).
+        let check = try EvalCommandTests.run(moeseg, ["run", "--config", out, "--max-frames", "1", "--source", "synthetic:urban?fps=max",
+                                                      "--model", model, "--endpoint", "ipc://\(dir.path)/cal.sock"])
+        #expect(check.status == 0, "\(check.err)")
+
+        let bad = try EvalCommandTests.run(moeseg, ["calibrate", "--data", drives[0], "--target-fpr", "1.5", "--out", out])
+        #expect(bad.status == 1 && bad.err.contains("--target-fpr must be in [0, 1)") && bad.err.split(separator: "\n").count == 1, "\(bad.err)")
+    }
+}
