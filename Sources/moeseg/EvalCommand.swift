@@ -35,11 +35,14 @@ struct EvalCommand: ParsableCommand {
     var merge: [String] = []
     @Option(help: "Write each frame's probabilities, labels and maps as .npy here (for tools/eval/eval_reference.py).")
     var dump: String?
+    @Option(help: "Write a report page here: index.html (reliability diagrams, PAvPU curves, score histograms) and frames.png.")
+    var report: String?
 
     func run() throws {
         func list(_ s: String) -> [String] { s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         try reportingErrors {
             let result: EvaluationState
+            var sheet: EvalContactSheet?
             if !merge.isEmpty {
                 guard model == nil, data.isEmpty, ood.isEmpty else { throw fail("--merge combines states; it takes no --model, --data or --ood") }
                 result = try Self.merged(merge)
@@ -48,9 +51,25 @@ struct EvalCommand: ParsableCommand {
                 guard !list(data).isEmpty else { throw fail("--data needs at least one labelled recording") }
                 guard (0...256).contains(routingSamples) else { throw fail("--routing-samples must be 0-256") }
                 guard frames >= 0, threads >= 1 else { throw fail("--frames must be ≥ 0 and --threads ≥ 1") }
-                result = try MixtureEvaluation(directory: model, routingSamples: routingSamples, threads: threads,
-                                               framesPerRecording: frames, dump: dump.map { URL(fileURLWithPath: $0) })
-                    .run(data: list(data), ood: list(ood))
+                var evaluation = MixtureEvaluation(directory: model, routingSamples: routingSamples, threads: threads,
+                                                   framesPerRecording: frames, dump: dump.map { URL(fileURLWithPath: $0) })
+                evaluation.keepsContactSheet = report != nil
+                (result, sheet) = try evaluation.runWithSheet(data: list(data), ood: list(ood))
+            }
+            if let report {
+                let dir = URL(fileURLWithPath: report)
+                do {
+                    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                    var sheetName: String?
+                    if let png = try sheet?.png() {
+                        try Data(png).write(to: dir.appendingPathComponent("frames.png"))
+                        sheetName = "frames.png"
+                    }
+                    let page = EvaluationPage.html(result, model: model ?? "merged states", contactSheet: sheetName)
+                    try page.write(to: dir.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
+                } catch {
+                    throw fail("cannot write the report to \(report): \((error as NSError).localizedDescription)")
+                }
             }
             if let state {
                 let encoder = JSONEncoder()
@@ -96,6 +115,8 @@ struct MixtureEvaluation {
     let dump: URL?
     /// The daemon's `mi_pixel_threshold` (nats), which the uncertain-fraction score counts above.
     var pixelThreshold: Float = 0.5
+    /// Keep the first frames' pictures for `--report`.
+    var keepsContactSheet = false
 
     /// The daemon's names of the frame scores (its [ood] keys).
     static let scoreNames: [(String, OODScore)] = [("gate_entropy", .gateEntropy), ("mean_mi", .meanMutualInformation),
@@ -107,6 +128,10 @@ struct MixtureEvaluation {
                                                   .miEnsemble, .ev, .gateEntropy, .routingPE, .routingMI]
 
     func run(data: [String], ood: [String]) throws -> EvaluationState {
+        try runWithSheet(data: data, ood: ood).0
+    }
+
+    func runWithSheet(data: [String], ood: [String]) throws -> (EvaluationState, EvalContactSheet?) {
         let model = try MixtureModel.load(directory: directory)
         let manifest = model.manifest
         var maps = Set(Self.candidateMaps)
@@ -119,6 +144,8 @@ struct MixtureEvaluation {
         let width = manifest.input.width, height = manifest.input.height
         var state = EvaluationState(classes: model.classes)
         var evaluator = FrameEvaluator(width: width, height: height, classes: model.classes)
+        var sheet = keepsContactSheet ? EvalContactSheet(width: width, height: height) : nil
+        let principalMI = UncertaintyMap.principal(for: manifest)?.mi
         if let dump { try FileManager.default.createDirectory(at: dump, withIntermediateDirectories: true) }
         var index = 0
         for (path, isOOD) in data.map({ ($0, false) }) + ood.map({ ($0, true) }) {
@@ -138,7 +165,8 @@ struct MixtureEvaluation {
                     if isOOD { labels = [UInt8](repeating: 255, count: width * height) } else {
                         throw fail("\(path): frame \(frame.sequence) has no label map (moeseg eval needs labelled recordings for --data)")
                     }
-                    try add(frame: frame, labels: labels, runner: runner, evaluator: &evaluator, state: &state, isOOD: isOOD, index: index)
+                    try add(frame: frame, labels: labels, runner: runner, evaluator: &evaluator, state: &state, isOOD: isOOD, index: index,
+                            sheet: &sheet, principalMI: principalMI)
                     index += 1; taken += 1
                     continue
                 }
@@ -147,7 +175,8 @@ struct MixtureEvaluation {
                         MapResize.nearest(src, width: frame.width, height: frame.height, into: $0, toWidth: width, toHeight: height)
                     }
                 }
-                try add(frame: frame, labels: labels, runner: runner, evaluator: &evaluator, state: &state, isOOD: isOOD, index: index)
+                try add(frame: frame, labels: labels, runner: runner, evaluator: &evaluator, state: &state, isOOD: isOOD, index: index,
+                            sheet: &sheet, principalMI: principalMI)
                 index += 1
                 taken += 1
             }
@@ -156,12 +185,14 @@ struct MixtureEvaluation {
             }
         }
         guard state.idFrames > 0 else { throw fail("no frames in \(data.joined(separator: ","))") }
-        return state
+        return (state, sheet)
     }
 
     private func add(frame: Frame, labels: [UInt8], runner: MixtureRunner, evaluator: inout FrameEvaluator,
-                     state: inout EvaluationState, isOOD: Bool, index: Int) throws {
+                     state: inout EvaluationState, isOOD: Bool, index: Int,
+                     sheet: inout EvalContactSheet?, principalMI: UncertaintyMap?) throws {
         let result = try runner.process(frame: frame)
+        sheet?.add(frame: frame, result: result, principalMI: principalMI, isOOD: isOOD)
         var maps: [(name: String, values: UnsafeBufferPointer<Float>)] = []
         for map in Self.candidateMaps { if let values = result.map(map) { maps.append((map.rawValue, values)) } }
         var scores: [String: Double] = [:]

@@ -66,8 +66,13 @@ struct EvalCommandTests {
         let dump = dir.appendingPathComponent("dump").path
         let report = dir.appendingPathComponent("report.json").path
         let eval = try Self.run(moeseg, ["eval", "--model", model, "--data", "\(drives[0]),\(drives[1])", "--ood", drives[2],
-                                         "--routing-samples", "3", "--dump", dump, "--json", report])
+                                         "--routing-samples", "3", "--dump", dump, "--json", report,
+                                         "--report", dir.appendingPathComponent("page").path])
         #expect(eval.status == 0, "\(eval.err)")
+        let page = try String(contentsOf: dir.appendingPathComponent("page/index.html"), encoding: .utf8)
+        #expect(page.contains("<svg") && page.contains("mi_weighted") && page.contains("frames.png"))
+        let sheet = try Data(contentsOf: dir.appendingPathComponent("page/frames.png"))
+        #expect(sheet.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
         for key in ["miou", "iou", "frames", "top_label", "maps", "ood_frame", "ood_pixel"] { #expect(object[key] != nil, "\(key)") }
         let frameScores = try #require(object["ood_frame"] as? [String: Any])
