@@ -39,6 +39,7 @@ let package = Package(
         .target(name: "Wire", dependencies: ["CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: optimizedSwift),
         .target(name: "Sensors", dependencies: ["Recording", "Scenes", "CV4L2"], swiftSettings: optimizedSwift),
+        .target(name: "Evaluation", dependencies: ["Recording", "Sensors"], swiftSettings: optimizedSwift),
         .target(name: "CThreading", cSettings: [.define("_GNU_SOURCE")]),
         // Only the executable links it: its .preinit_array hook blocks the daemon's signals
         // before shared libraries start threads.
@@ -53,6 +54,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Sensors", "Recording", "Mixture", "Wire",
                                                       .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumPyIO", "Recording", "Sensors"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "NumPyIO"]),
         .testTarget(name: "MixtureTests", dependencies: ["Mixture", "NumPyIO", "Sensors", "Scenes"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
