@@ -50,7 +50,7 @@ let package = Package(
                                .product(name: "TOMLKit", package: "TOMLKit"),
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .executableTarget(name: "moeseg",
-                          dependencies: ["CEarlySignals", "CZlib", "Engine", "Mixture", "NumPyIO", "Recording", "Scenes", "Sensors", "Daemon", "Wire",
+                          dependencies: ["CEarlySignals", "CZlib", "Engine", "Evaluation", "Mixture", "NumPyIO", "Recording", "Scenes", "Sensors", "Daemon", "Wire",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Sensors", "Recording", "Mixture", "Wire",
                                                       .product(name: "Logging", package: "swift-log")]),
