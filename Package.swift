@@ -28,7 +28,6 @@ let package = Package(
                 swiftSettings: optimizedSwift),
         .target(name: "Mixture", dependencies: ["CKernels", "Engine", "Sensors"], swiftSettings: optimizedSwift),
         .target(name: "NumPyIO", swiftSettings: optimizedSwift),
-        .target(name: "Evaluation", swiftSettings: optimizedSwift),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -40,6 +39,7 @@ let package = Package(
         .target(name: "Wire", dependencies: ["CZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: optimizedSwift),
         .target(name: "Sensors", dependencies: ["Recording", "Scenes", "CV4L2"], swiftSettings: optimizedSwift),
+        .target(name: "Evaluation", dependencies: ["Recording", "Sensors"], swiftSettings: optimizedSwift),
         .target(name: "CThreading", cSettings: [.define("_GNU_SOURCE")]),
         // Only the executable links it: its .preinit_array hook blocks the daemon's signals
         // before shared libraries start threads.
@@ -54,7 +54,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Sensors", "Recording", "Mixture", "Wire",
                                                       .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumPyIO", "Recording", "Sensors"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels", "NumPyIO"]),
         .testTarget(name: "MixtureTests", dependencies: ["Mixture", "NumPyIO", "Sensors", "Scenes"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording"]),

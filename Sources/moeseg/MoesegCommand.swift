@@ -8,5 +8,5 @@ struct Moeseg: ParsableCommand {
         abstract: "Mixture-of-experts semantic segmentation with uncertainty, on the CPU.",
         subcommands: [InspectCommand.self, InferCommand.self, BenchCommand.self, Synth.self, Replay.self,
                       CameraCommand.self, Sub.self, BenchWire.self, QuantizeCommand.self,
-                      Run.self, Record.self, Recover.self, EvalCommand.self, CalibrateCommand.self])
+                      Run.self, Record.self, Recover.self, EvalCommand.self, CalibrateCommand.self, CorruptCommand.self])
 }
