@@ -23,7 +23,8 @@ def decode_array(msg):
 
 
 def subscribe(endpoint, topics=("",), server_key=None, timeout_ms=-1):
-    """Yields (topic, message, array or None) per message; zmq.Again after timeout_ms of silence."""
+    """Yields (topic, message, array or None) per message, and None after each timeout_ms of silence
+    (raising zmq.Again out of a generator would end it: a slow start must not end the stream)."""
     sock = zmq.Context.instance().socket(zmq.SUB)
     sock.rcvtimeo = timeout_ms
     if server_key:  # CURVE: the server's Z85 public key, a fresh client key pair
@@ -33,7 +34,11 @@ def subscribe(endpoint, topics=("",), server_key=None, timeout_ms=-1):
         sock.setsockopt_string(zmq.SUBSCRIBE, t)
     sock.connect(endpoint)
     while True:
-        topic, body = sock.recv_multipart()
+        try:
+            topic, body = sock.recv_multipart()
+        except zmq.Again:
+            yield None
+            continue
         topic = topic.decode()
         msg = TYPES[topic.rsplit("/", 1)[1]].FromString(body)
         yield topic, msg, decode_array(msg)
