@@ -35,6 +35,12 @@ struct EvalCommand: ParsableCommand {
     var merge: [String] = []
     @Option(help: "Write each frame's probabilities, labels and maps as .npy here (for tools/eval/eval_reference.py).")
     var dump: String?
+    @Option(help: "Corrupt every --data and --ood frame before the model sees it (moeseg corrupt's kinds, e.g. fog).")
+    var corruption: String?
+    @Option(help: "Severity 1-5 of --corruption.")
+    var severity: Int = 3
+    @Option(name: .customLong("corruption-seed"), help: "Seed of the random corruptions (frame k uses seed + k).")
+    var corruptionSeed: UInt64 = 1
     @Option(help: "Write a report page here: index.html (reliability diagrams, PAvPU curves, score histograms) and frames.png.")
     var report: String?
 
@@ -51,9 +57,19 @@ struct EvalCommand: ParsableCommand {
                 guard !list(data).isEmpty else { throw fail("--data needs at least one labelled recording") }
                 guard (0...256).contains(routingSamples) else { throw fail("--routing-samples must be 0-256") }
                 guard frames >= 0, threads >= 1 else { throw fail("--frames must be ≥ 0 and --threads ≥ 1") }
+                var shift: (Corruption, Int)?
+                if let corruption {
+                    guard let kind = Corruption(name: corruption) else {
+                        throw fail("unknown corruption '\(corruption)' (one of \(Corruption.allCases.map(\.name).joined(separator: ", ")))")
+                    }
+                    guard Corruption.severities.contains(severity) else { throw fail("--severity must be 1-5, got \(severity)") }
+                    shift = (kind, severity)
+                }
                 var evaluation = MixtureEvaluation(directory: model, routingSamples: routingSamples, threads: threads,
                                                    framesPerRecording: frames, dump: dump.map { URL(fileURLWithPath: $0) })
                 evaluation.keepsContactSheet = report != nil
+                evaluation.corruption = shift
+                evaluation.corruptionSeed = corruptionSeed
                 (result, sheet) = try evaluation.runWithSheet(data: list(data), ood: list(ood))
             }
             if let report {
@@ -117,6 +133,9 @@ struct MixtureEvaluation {
     var pixelThreshold: Float = 0.5
     /// Keep the first frames' pictures for `--report`.
     var keepsContactSheet = false
+    /// Data shift applied to every frame before preprocessing.
+    var corruption: (Corruption, Int)?
+    var corruptionSeed: UInt64 = 1
 
     /// The daemon's names of the frame scores (its [ood] keys).
     static let scoreNames: [(String, OODScore)] = [("gate_entropy", .gateEntropy), ("mean_mi", .meanMutualInformation),
@@ -191,6 +210,12 @@ struct MixtureEvaluation {
     private func add(frame: Frame, labels: [UInt8], runner: MixtureRunner, evaluator: inout FrameEvaluator,
                      state: inout EvaluationState, isOOD: Bool, index: Int,
                      sheet: inout EvalContactSheet?, principalMI: UncertaintyMap?) throws {
+        var frame = frame
+        if let (kind, severity) = corruption {
+            do { try kind.apply(to: &frame, severity: severity, seed: corruptionSeed &+ UInt64(index)) } catch {
+                throw fail("frame \(index): \(error)")
+            }
+        }
         let result = try runner.process(frame: frame)
         sheet?.add(frame: frame, result: result, principalMI: principalMI, isOOD: isOOD)
         var maps: [(name: String, values: UnsafeBufferPointer<Float>)] = []

@@ -110,3 +110,33 @@ struct EvalCommandTests {
         }
     }
 }
+
+/// `eval --corruption`: the data shift reaches the model (severity 5 noise costs mIoU) and bad names are one line.
+@Suite("moeseg eval --corruption", .serialized)
+struct EvalCorruptionTests {
+    @Test func severeNoiseLowersTheScoreAndBadKindsAreRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moeseg-evc-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let moeseg = try EvalCommandTests.moeseg()
+        let drive = dir.appendingPathComponent("urban.mcap").path
+        #expect(try EvalCommandTests.run(moeseg, ["synth", "--domain", "urban", "--frames", "4", "--seed", "51",
+                                                  "--size", "256x128", "--out", drive]).status == 0)
+        let model = EvalCommandTests.root.appendingPathComponent("models/demo/moe-simple-int8").path
+        func miou(_ extra: [String]) throws -> Double {
+            let out = dir.appendingPathComponent("r\(extra.count).json").path
+            let run = try EvalCommandTests.run(moeseg, ["eval", "--model", model, "--data", drive, "--json", out] + extra)
+            #expect(run.status == 0, "\(run.err)")
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any]
+            return object?["miou"] as? Double ?? -1
+        }
+        let clean = try miou([])
+        let noisy = try miou(["--corruption", "gaussian_noise", "--severity", "5"])
+        #expect(noisy < clean - 0.05, "clean \(clean), gaussian_noise 5 \(noisy)")
+        for (arguments, message) in [(["--corruption", "smog"], "unknown corruption 'smog'"),
+                                     (["--corruption", "fog", "--severity", "6"], "--severity must be 1-5")] {
+            let bad = try EvalCommandTests.run(moeseg, ["eval", "--model", model, "--data", drive] + arguments)
+            #expect(bad.status == 1 && bad.err.contains(message) && bad.err.split(separator: "\n").count == 1, "\(bad.err)")
+        }
+    }
+}

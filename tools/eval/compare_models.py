@@ -2,11 +2,11 @@
 variant evaluated by `moeseg eval` on the same held-out drives, printed as markdown tables
 (docs/evaluation.md, "Comparisons").
 
-    compare_models.py [--moeseg BIN] [--frames N] [--work DIR] [--corruptions]
+    compare_models.py [--moeseg BIN] [--frames N] [--work DIR] [--corruptions [--corruption-frames N]]
 
 ID = highway + urban drives, OOD = ambiguous drives, all fresh seeds (not the training ones).
-With --corruptions (needs `moeseg corrupt`) each model is also evaluated on corrupted copies of
-the ID drives at severities 1-5.
+With --corruptions four models are also evaluated on the ID drives corrupted at severities 1-5
+(`moeseg eval --corruption`).
 """
 import argparse, json, os, subprocess, sys, tempfile
 
@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--work")
     ap.add_argument("--corruptions", action="store_true")
+    ap.add_argument("--corruption-frames", type=int, default=8)
     a = ap.parse_args()
     work = a.work or tempfile.mkdtemp(prefix="moeseg-compare-")
     drives = {}
@@ -95,27 +96,28 @@ def main():
 
     if a.corruptions:
         print()
-        print("Data shift: mIoU and MI ECE on corrupted ID drives, severities 1-5 (mean over " + ", ".join(CORRUPTIONS) + "):\n")
+        print(f"Data shift: `moeseg eval --corruption K --severity S` on the ID drives ({a.corruption_frames} frames each), "
+              "mean over " + ", ".join(CORRUPTIONS) + "; mIoU / top-label ECE:\n")
         print("| model | clean | 1 | 2 | 3 | 4 | 5 |")
         print("|---|---:|---:|---:|---:|---:|---:|")
-        for model in ["moe-simple", "ensemble", "baseline-mc"]:
-            row = [fmt(reports[model]["miou"])]
+        for model in ["moe-simple", "moe-classwise-conv", "ensemble", "baseline-mc"]:
+            clean = os.path.join(work, f"{model}-clean-{a.corruption_frames}.json")
+            if not os.path.exists(clean):
+                run([a.moeseg, "eval", "--model", os.path.join(ROOT, "models/demo", model), "--data", ids,
+                     "--frames", str(a.corruption_frames), "--json", clean])
+            c = json.load(open(clean))
+            row = [f"{fmt(c['miou'])} / {fmt(c['top_label']['ece'])}"]
             for severity in range(1, 6):
-                vals = []
+                mious, eces = [], []
                 for kind in CORRUPTIONS:
-                    paths = []
-                    for d in ID:
-                        p = os.path.join(work, f"{d[0]}-{d[1]}-{kind}-{severity}.mcap")
-                        if not os.path.exists(p):
-                            run([a.moeseg, "corrupt", "--kind", kind, "--severity", str(severity), drives[d], p])
-                        paths.append(p)
                     out = os.path.join(work, f"{model}-{kind}-{severity}.json")
                     if not os.path.exists(out):
-                        run([a.moeseg, "eval", "--model", os.path.join(ROOT, "models/demo", model), "--data", ",".join(paths), "--json", out])
-                    vals.append(json.load(open(out))["miou"])
-                row.append(fmt(sum(vals) / len(vals)))
+                        run([a.moeseg, "eval", "--model", os.path.join(ROOT, "models/demo", model), "--data", ids,
+                             "--frames", str(a.corruption_frames), "--corruption", kind, "--severity", str(severity), "--json", out])
+                    r = json.load(open(out))
+                    mious.append(r["miou"]); eces.append(r["top_label"]["ece"])
+                row.append(f"{fmt(sum(mious) / len(mious))} / {fmt(sum(eces) / len(eces))}")
             print(f"| {model} | " + " | ".join(row) + " |")
-
 
 if __name__ == "__main__":
     main()
