@@ -27,6 +27,7 @@ public struct DaemonConfig: Sendable, Equatable {
         public var dir = ""
         public var routingSamples = 0
         public var routingTemperature = 1.0
+        public var temperature = 0.85
         public var maps = ["pe", "mi", "ev", "gate_entropy"]
         public var essentialMaps = ["mi"]
         public var miPixelThreshold: Float = 0.5
@@ -34,7 +35,7 @@ public struct DaemonConfig: Sendable, Equatable {
     }
 
     public struct OOD: Sendable, Equatable {
-        public var thresholds = OODThresholds(gateEntropy: 0.715356, meanMutualInformation: 0.0730974)
+        public var thresholds = OODThresholds(gateEntropy: 0.715356, meanMutualInformation: 0.0789373)
         public var enterFrames = 3
         public var exitFrames = 10
     }
@@ -128,7 +129,7 @@ struct ConfigReader {
     static let schema: [String: Set<String>] = [
         "source": ["spec", "synthetic_rate", "synthetic_width", "synthetic_height", "synthetic_seed", "replay_speed",
                    "replay_at_end", "reopen_backoff_ms", "reopen_backoff_max_ms", "stall_timeout_ms"],
-        "model": ["dir", "routing_samples", "routing_temperature", "maps", "essential_maps", "mi_pixel_threshold", "threads"],
+        "model": ["dir", "routing_samples", "routing_temperature", "temperature", "maps", "essential_maps", "mi_pixel_threshold", "threads"],
         "ood": ["enabled", "gate_entropy", "mean_mi", "uncertain_fraction", "routing_mi", "enter_frames", "exit_frames"],
         "publish": ["endpoint", "stream", "send_high_water_mark", "map_encoding", "curve_secret_key_file",
                     "socket_mode", "socket_group", "max_message_bytes", "heartbeat_interval_ms", "heartbeat_timeout_ms",
@@ -141,7 +142,7 @@ struct ConfigReader {
     init(root: TOMLKit.TOMLTable) { self.root = root }
 
     /// Thresholds of scores whose key is absent (the values config/moeseg.toml documents).
-    static let defaultThresholds: [OODScore: Float] = [.gateEntropy: 0.715356, .meanMutualInformation: 0.0730974,
+    static let defaultThresholds: [OODScore: Float] = [.gateEntropy: 0.715356, .meanMutualInformation: 0.0789373,
                                                        .uncertainPixelFraction: 0.2, .routingMutualInformation: 0.05]
 
     mutating func read(into config: inout DaemonConfig) {
@@ -180,6 +181,7 @@ struct ConfigReader {
         string("model", "dir", &config.model.dir) { _ in nil }
         int("model", "routing_samples", &config.model.routingSamples) { (0...256).contains($0) ? nil : "must be 0-256" }
         double("model", "routing_temperature", &config.model.routingTemperature) { $0 >= 0 && $0 <= 100 ? nil : "must be 0-100" }
+        double("model", "temperature", &config.model.temperature) { $0 >= 0.05 && $0 <= 20 ? nil : "must be 0.05-20" }
         strings("model", "maps", &config.model.maps) { knownMapNames.contains($0) ? nil : "unknown map `\($0)` (known: \(knownMapNames.joined(separator: ", ")))" }
         strings("model", "essential_maps", &config.model.essentialMaps) { knownMapNames.contains($0) ? nil : "unknown map `\($0)`" }
         for name in config.model.essentialMaps where !config.model.maps.contains(name) {

@@ -278,11 +278,13 @@ public enum DaemonLauncher {
         if routingSamples == 0 { maps.subtract([.routingPE, .routingMI]) }
         let runner: MixtureRunner
         do {
-            runner = try MixtureRunner(model: model, options: MixtureRunOptions(
+            var options = MixtureRunOptions(
                 threads: 1, cpus: config.budget.cpus,
                 routing: RoutingSampling(samples: routingSamples, temperature: config.model.routingTemperature, seed: 0),
                 maps: maps, mutualInformationPixelThreshold: config.model.miPixelThreshold,
-                parallelExperts: config.model.threads > 1))
+                parallelExperts: config.model.threads > 1)
+            options.temperature = config.model.temperature
+            runner = try MixtureRunner(model: model, options: options)
         } catch {
             throw DaemonError.model("\(modelDirectory): \(error)")
         }

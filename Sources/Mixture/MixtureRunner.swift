@@ -63,6 +63,9 @@ public struct MixtureRunOptions: Sendable {
     public var keepsMixedLogits: Bool
     /// Keep p_moe for `MixtureFrameResult.probabilities` (costs one C-plane write per frame).
     public var keepsProbabilities: Bool
+    /// Temperature T of the members' logits (z/T before every softmax), as temperature
+    /// scaling fits it (`moeseg calibrate`); 1 leaves the model as trained and costs nothing.
+    public var temperature: Double = 1
 
     public init(threads: Int = 1, cpus: [Int] = [], routing: RoutingSampling = .disabled,
                 maps: Set<UncertaintyMap> = Set(UncertaintyMap.allCases), mutualInformationPixelThreshold: Float = 0.1,
@@ -184,6 +187,9 @@ public final class MixtureRunner {
 
     /// Builds sessions (each with `options.threads` threads), workers and every buffer.
     public init(model: MixtureModel, options: MixtureRunOptions) throws {
+        guard options.temperature.isFinite, (0.05...20).contains(options.temperature) else {
+            throw MixtureError.invalidConfiguration("temperature must be in 0.05...20, got \(options.temperature)")
+        }
         guard options.threads >= 1, options.threads <= 64 else {
             throw MixtureError.invalidConfiguration("threads per expert must be in 1...64, got \(options.threads)")
         }
@@ -342,6 +348,7 @@ public final class MixtureRunner {
         timings.expertStage = Double(t1 - t0) / 1e9
         timings.expertsCPU = Double(cpuSlots.reduce(0, &+)) / 1e9
         for i in timings.experts.indices { timings.experts[i] = expertSeconds[i] }
+        if options.temperature != 1 { scaleMemberLogits(by: Float(1 / options.temperature)) }
         cpuSlots.update(repeating: 0)
         var scores = FrameScores()
         let manifest = model.manifest
@@ -517,6 +524,16 @@ public final class MixtureRunner {
             }
         }
         return nil
+    }
+
+    /// z ← z/T on every member's logits in place (the buffers are rewritten by the next frame).
+    private func scaleMemberLogits(by factor: Float) {
+        let members = model.manifest.mcDropout?.passes ?? model.experts.count
+        for e in 0..<members {
+            let logits = expertLogits(e)
+            let p = UnsafeMutablePointer(mutating: logits.baseAddress!)
+            for i in 0..<logits.count { p[i] *= factor }
+        }
     }
 
     func expertLogits(_ e: Int) -> UnsafeBufferPointer<Float> {

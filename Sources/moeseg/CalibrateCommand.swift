@@ -29,6 +29,8 @@ struct CalibrateCommand: ParsableCommand {
     var out: String
     @Option(help: "Threads per expert.")
     var threads: Int = 2
+    @Option(name: .customLong("temperature-frames"), help: "In-distribution frames (the first of each recording) to fit the logit temperature on by NLL; 0 keeps the base config's.")
+    var temperatureFrames: Int = 64
 
     func run() throws {
         func list(_ s: String) -> [String] { s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
@@ -50,15 +52,28 @@ struct CalibrateCommand: ParsableCommand {
                                                                    environment: ProcessInfo.processInfo.environment,
                                                                    executable: "/proc/self/exe")
             } catch { throw fail("\(error)") }
+            guard temperatureFrames >= 0 else { throw fail("--temperature-frames must be ≥ 0") }
             var evaluation = MixtureEvaluation(directory: directory, routingSamples: base.model.routingSamples, threads: threads,
                                                framesPerRecording: 0, dump: nil)
             evaluation.pixelThreshold = base.model.miPixelThreshold
+            evaluation.temperature = base.model.temperature
+            var lines: [String] = []
+            var temperature = base.model.temperature
+            if temperatureFrames > 0 {
+                let fit = try Self.fitTemperature(evaluation, data: list(data), frames: temperatureFrames)
+                temperature = fit.temperature
+                lines.append("temperature: \(Self.number(fit.temperature)) (NLL \(Self.number(fit.nllBefore)) at T = \(Self.number(base.model.temperature)) → "
+                    + "\(Self.number(fit.nllAfter)), top-label ECE \(Self.number(fit.eceBefore)) → \(Self.number(fit.eceAfter)) on \(fit.frames) frames)")
+            }
+            evaluation.temperature = temperature
+            if base.model.routingSamples == 0 {
+                lines.append("routing temperature: not fitted (routing samples are off in the base config)")
+            }
             let state = try evaluation.run(data: list(data), ood: list(ood))
 
             let enabled = oodScoreNames.filter { base.ood.thresholds[$0.1] != nil }
             guard !enabled.isEmpty else { throw fail("the base config enables no OOD score ([ood] enabled)") }
             var fitted: [(name: String, threshold: Double)] = []
-            var lines: [String] = []
             for (name, _) in enabled {
                 guard let scores = state.frameScores[name], let t = ThresholdFit.threshold(inDistribution: scores.id, falsePositiveRate: targetFPR) else {
                     throw fail("the model gives no \(name) score (enabled in [ood]); disable it or enable the maps it needs")
@@ -88,6 +103,7 @@ struct CalibrateCommand: ParsableCommand {
                 + " with model \(URL(fileURLWithPath: directory).lastPathComponent)."
             let section = Self.oodSection(fitted: fitted, base: base, provenance: provenance, summary: lines)
             var text = Self.replacingOODSection(in: baseText, with: section)
+            text = Self.setting("temperature", to: Self.number(temperature), inSection: "model", of: text)
             if !text.hasSuffix("\n") { text += "\n" }
             do { _ = try DaemonConfig.parse(text, origin: out) } catch { throw fail("the written config would not load: \(error)") }
             do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
@@ -99,6 +115,56 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     static func number(_ x: Double) -> String { String(format: "%.6g", x) }
+
+    /// The temperature minimising top-label NLL on the first frames of the recordings, found by
+    /// golden-section search over log T in [1/4, 4] (NLL is unimodal in T for a softmax).
+    static func fitTemperature(_ base: MixtureEvaluation, data: [String], frames: Int)
+        throws -> (temperature: Double, nllBefore: Double, nllAfter: Double, eceBefore: Double, eceAfter: Double, frames: Int) {
+        var evaluation = base
+        evaluation.framesPerRecording = max(1, (frames + data.count - 1) / data.count)
+        var cache: [Double: (Double, Double, Int)] = [:]
+        func measure(_ t: Double) throws -> (nll: Double, ece: Double, frames: Int) {
+            if let hit = cache[t] { return hit }
+            evaluation.temperature = t
+            let state = try evaluation.run(data: data, ood: [])
+            let result = (state.topLabel.nll ?? .infinity, state.topLabel.expectedCalibrationError ?? 1, state.idFrames)
+            cache[t] = result
+            return result
+        }
+        let start = try measure(base.temperature)
+        var lo = log(0.25), hi = log(4.0)
+        let ratio = (sqrt(5.0) - 1) / 2
+        var a = hi - ratio * (hi - lo), b = lo + ratio * (hi - lo)
+        var fa = try measure(exp(a)).nll, fb = try measure(exp(b)).nll
+        for _ in 0..<10 {
+            if fa < fb { hi = b; b = a; fb = fa; a = hi - ratio * (hi - lo); fa = try measure(exp(a)).nll }
+            else { lo = a; a = b; fa = fb; b = lo + ratio * (hi - lo); fb = try measure(exp(b)).nll }
+        }
+        // Two significant figures: more would claim a precision 64 frames cannot give.
+        var best = Double(String(format: "%.2g", exp((lo + hi) / 2))) ?? 1
+        best = min(max(best, 0.05), 20)
+        let end = try measure(best)
+        if end.nll >= start.nll { return (base.temperature, start.nll, start.nll, start.ece, start.ece, start.frames) }
+        return (best, start.nll, end.nll, start.ece, end.ece, end.frames)
+    }
+
+    /// `text` with `key = value` in `[section]`: the existing line replaced, else appended to the section.
+    static func setting(_ key: String, to value: String, inSection section: String, of text: String) -> String {
+        var lines = text.components(separatedBy: "\n")
+        guard let start = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "[\(section)]" }) else {
+            return text + "\n[\(section)]\n\(key) = \(value)\n"
+        }
+        var end = start + 1
+        while end < lines.count, !lines[end].trimmingCharacters(in: .whitespaces).hasPrefix("[") { end += 1 }
+        if let line = (start + 1..<end).first(where: { lines[$0].hasPrefix("\(key) =") || lines[$0].hasPrefix("\(key)=") }) {
+            lines[line] = "\(key) = \(value)"
+        } else {
+            var insert = end
+            while insert > start + 1, lines[insert - 1].trimmingCharacters(in: .whitespaces).isEmpty { insert -= 1 }
+            lines.insert(contentsOf: ["# Logit temperature fitted by moeseg calibrate (NLL).", "\(key) = \(value)"], at: insert)
+        }
+        return lines.joined(separator: "\n")
+    }
     static func percent(_ x: Double) -> String { String(format: "%.1f %%", x * 100) }
 
     /// The new [ood] section: fitted thresholds for the enabled scores, the base's others and debounce.

@@ -20,6 +20,8 @@ struct EvalCommand: ParsableCommand {
     var ood: String = ""
     @Option(name: .customLong("routing-samples"), help: "Routing samples K per frame (adds the routing_mi score and routing maps).")
     var routingSamples: Int = 0
+    @Option(help: "Logit temperature of the members (the daemon's [model] temperature).")
+    var temperature: Double = 1
     @Option(help: "At most this many frames per recording (0: all).")
     var frames: Int = 0
     @Option(help: "Threads per expert.")
@@ -65,6 +67,7 @@ struct EvalCommand: ParsableCommand {
                 var evaluation = MixtureEvaluation(directory: model, routingSamples: routingSamples, threads: threads,
                                                    framesPerRecording: frames, dump: dump.map { URL(fileURLWithPath: $0) })
                 evaluation.keepsContactSheet = report != nil
+                evaluation.temperature = temperature
                 evaluation.corruption = shift
                 evaluation.corruptionSeed = corruptionSeed
                 (result, sheet) = try evaluation.runWithSheet(data: list(data), ood: list(ood))

@@ -9,10 +9,12 @@ struct MixtureEvaluation {
     let directory: String
     let routingSamples: Int
     let threads: Int
-    let framesPerRecording: Int
+    var framesPerRecording: Int
     let dump: URL?
     /// The daemon's `mi_pixel_threshold` (nats), which the uncertain-fraction score counts above.
     var pixelThreshold: Float = 0.5
+    /// The members' logit temperature (MixtureRunOptions.temperature).
+    var temperature = 1.0
     /// Keep the first frames' pictures for `--report`.
     var keepsContactSheet = false
     /// Data shift applied to every frame before preprocessing.
@@ -37,10 +39,11 @@ struct MixtureEvaluation {
         let manifest = model.manifest
         var maps = Set(Self.candidateMaps)
         if routingSamples == 0 { maps.subtract([.routingPE, .routingMI]) }
-        let options = MixtureRunOptions(threads: threads,
+        var options = MixtureRunOptions(threads: threads,
                                         routing: RoutingSampling(samples: routingSamples, temperature: 1, seed: 1),
                                         maps: maps, mutualInformationPixelThreshold: pixelThreshold,
                                         keepsProbabilities: true)
+        options.temperature = temperature
         let runner = try MixtureRunner(model: model, options: options)
         let width = manifest.input.width, height = manifest.input.height
         var state = EvaluationState(classes: model.classes)

@@ -20,7 +20,7 @@ struct CalibrateCommandTests {
         let out = dir.appendingPathComponent("fitted.toml").path
         let model = EvalCommandTests.root.appendingPathComponent("models/demo/moe-simple-int8").path
         let run = try EvalCommandTests.run(moeseg, ["calibrate", "--model", model, "--data", "\(drives[0]),\(drives[1])",
-                                                    "--ood", drives[2], "--target-fpr", "0.1", "--out", out])
+                                                    "--ood", drives[2], "--target-fpr", "0.1", "--temperature-frames", "6", "--out", out])
         #expect(run.status == 0, "\(run.err)")
         // "mean_mi: threshold T, ID frames flagged X %, OOD frames flagged Y %" per enabled score.
         let lines = run.out.split(separator: "\n").filter { $0.contains("ID frames flagged") }
@@ -32,14 +32,23 @@ struct CalibrateCommandTests {
 
         let written = try String(contentsOfFile: out, encoding: .utf8)
         let base = try String(contentsOf: EvalCommandTests.root.appendingPathComponent("config/moeseg.toml"), encoding: .utf8)
+        // Everything but [ood] and [model] temperature stays as it was.
         func withoutOOD(_ text: String) -> [Substring] {
             var keep: [Substring] = [], inOOD = false
             for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
                 if line.hasPrefix("[") { inOOD = line.hasPrefix("[ood]") }
-                if !inOOD { keep.append(line) }
+                if !inOOD, !line.hasPrefix("temperature = ") { keep.append(line) }
             }
             return keep
         }
+        // "temperature: T (NLL a at T = t0 → b, ...)": the fit never makes NLL worse.
+        let fit = try #require(run.out.split(separator: "\n").first { $0.hasPrefix("temperature: ") })
+        let nll = fit.components(separatedBy: "NLL ")[1].components(separatedBy: " → ")
+        let before = Double(nll[0].split(separator: " ")[0]) ?? 0, after = Double(nll[1].split(separator: ",")[0]) ?? 1
+        #expect(after <= before, "\(fit)")
+        let temperatureLine = try #require(written.split(separator: "\n").first { $0.hasPrefix("temperature = ") })
+        let t = Double(temperatureLine.dropFirst("temperature = ".count)) ?? 0
+        #expect((0.25...4).contains(t), "\(temperatureLine)")
         #expect(withoutOOD(written) == withoutOOD(base))
         #expect(written.components(separatedBy: "[ood]").count == 2)
         #expect(written.contains("# Fitted by `moeseg calibrate --target-fpr 0.1` on 40 in-distribution frames of highway.mcap, urban.mcap"))

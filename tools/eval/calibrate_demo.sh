@@ -24,4 +24,4 @@ join() { local IFS=,; echo "$*"; }
 "$moeseg" calibrate --config "$root/config/moeseg.toml" --data "$(join "${data[@]}")" --ood "$(join "${ood[@]}")" \
   --target-fpr 0.01 --out "$root/config/moeseg.toml"
 "$root/tools/dev/embed-config.sh"
-echo "now set the same thresholds as the defaults in Sources/Daemon/DaemonConfig.swift (OOD.thresholds, ConfigReader.defaultThresholds); ConfigTests checks they agree"
+echo "now set the same thresholds and temperature as the defaults in Sources/Daemon/DaemonConfig.swift (Model.temperature, OOD.thresholds, ConfigReader.defaultThresholds); ConfigTests checks they agree"
