@@ -132,6 +132,20 @@ public enum MapResize {
         }
     }
 
+    /// A frame's label map resized (nearest) into `out` (`toWidth`×`toHeight`); false, and `out`
+    /// untouched, when the frame has no label map of its own size.
+    public static func labels(of frame: Frame, into out: inout [UInt8], toWidth: Int, toHeight: Int) -> Bool {
+        guard let labels = frame.labels, labels.count == frame.width * frame.height, out.count == toWidth * toHeight else {
+            return false
+        }
+        labels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer {
+                nearest(src, width: frame.width, height: frame.height, into: $0, toWidth: toWidth, toHeight: toHeight)
+            }
+        }
+        return true
+    }
+
     /// Nearest-neighbour resize of a class-id map (labels must not be blended).
     public static func nearest(_ map: UnsafeBufferPointer<UInt8>, width: Int, height: Int,
                                into out: UnsafeMutableBufferPointer<UInt8>, toWidth: Int, toHeight: Int) {

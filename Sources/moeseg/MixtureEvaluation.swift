@@ -1,3 +1,4 @@
+import Daemon
 import Evaluation
 import Foundation
 import Mixture
@@ -20,11 +21,6 @@ struct MixtureEvaluation {
     /// Data shift applied to every frame before preprocessing.
     var corruption: (Corruption, Int)?
     var corruptionSeed: UInt64 = 1
-
-    /// The daemon's names of the frame scores (its [ood] keys).
-    static let scoreNames: [(String, OODScore)] = [("gate_entropy", .gateEntropy), ("mean_mi", .meanMutualInformation),
-                                                  ("uncertain_fraction", .uncertainPixelFraction),
-                                                  ("routing_mi", .routingMutualInformation)]
 
     /// The maps evaluated when the model computes them.
     static let candidateMaps: [UncertaintyMap] = [.peStacked, .miStacked, .peWeighted, .miWeighted, .peEnsemble,
@@ -65,22 +61,15 @@ struct MixtureEvaluation {
             var labels = [UInt8](repeating: 255, count: width * height)
             while framesPerRecording == 0 || taken < framesPerRecording,
                   try source.nextFrame(into: &frame, timeout: .seconds(10)) == .frame {
-                guard let l = frame.labels, l.count == frame.width * frame.height else {
-                    if isOOD { labels = [UInt8](repeating: 255, count: width * height) } else {
+                if !MapResize.labels(of: frame, into: &labels, toWidth: width, toHeight: height) {
+                    guard isOOD else {
                         throw fail("\(path): frame \(frame.sequence) has no label map (moeseg eval needs labelled recordings for --data)")
                     }
-                    try add(frame: frame, labels: labels, runner: runner, evaluator: &evaluator, state: &state, isOOD: isOOD, index: index,
-                            sheet: &sheet, principalMI: principalMI)
-                    index += 1; taken += 1
-                    continue
-                }
-                l.withUnsafeBufferPointer { src in
-                    labels.withUnsafeMutableBufferPointer {
-                        MapResize.nearest(src, width: frame.width, height: frame.height, into: $0, toWidth: width, toHeight: height)
-                    }
+                    // OOD frames need no labels: everything is ignored but the frame scores.
+                    labels.withUnsafeMutableBufferPointer { $0.update(repeating: 255) }
                 }
                 try add(frame: frame, labels: labels, runner: runner, evaluator: &evaluator, state: &state, isOOD: isOOD, index: index,
-                            sheet: &sheet, principalMI: principalMI)
+                        sheet: &sheet, principalMI: principalMI)
                 index += 1
                 taken += 1
             }
@@ -106,7 +95,7 @@ struct MixtureEvaluation {
         var maps: [(name: String, values: UnsafeBufferPointer<Float>)] = []
         for map in Self.candidateMaps { if let values = result.map(map) { maps.append((map.rawValue, values)) } }
         var scores: [String: Double] = [:]
-        for (name, score) in Self.scoreNames { if let value = result.scores[score] { scores[name] = Double(value) } }
+        for (name, score) in oodScoreNames { if let value = result.scores[score] { scores[name] = Double(value) } }
         evaluator.add(to: &state, probabilities: result.probabilities, labels: labels, maps: maps, scores: scores, isOOD: isOOD)
         if let dump {
             let stem = String(format: "%05d", index)

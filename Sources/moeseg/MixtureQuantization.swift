@@ -152,17 +152,9 @@ enum MixtureQuantization {
                   try source.nextFrame(into: &frame, timeout: .seconds(10)) == .frame {
                 var input = [Float](repeating: 0, count: size)
                 try input.withUnsafeMutableBufferPointer { try preprocessor.process(frame, into: $0.baseAddress!) }
-                var labels: [UInt8]? = nil
-                if let l = frame.labels, l.count == frame.width * frame.height {
-                    var resized = [UInt8](repeating: 255, count: manifest.input.width * manifest.input.height)
-                    l.withUnsafeBufferPointer { src in
-                        resized.withUnsafeMutableBufferPointer {
-                            MapResize.nearest(src, width: frame.width, height: frame.height, into: $0,
-                                              toWidth: manifest.input.width, toHeight: manifest.input.height)
-                        }
-                    }
-                    labels = resized
-                }
+                var resized = [UInt8](repeating: 255, count: manifest.input.width * manifest.input.height)
+                let labels: [UInt8]? = MapResize.labels(of: frame, into: &resized, toWidth: manifest.input.width,
+                                                        toHeight: manifest.input.height) ? resized : nil
                 let toHoldout = (counter % 3 == 2 && held.inputs.count < holdout) || calib.inputs.count >= calibration
                 if toHoldout {
                     held.inputs.append(input)

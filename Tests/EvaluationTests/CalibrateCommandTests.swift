@@ -9,17 +9,17 @@ struct CalibrateCommandTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moeseg-cal-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let moeseg = try EvalCommandTests.moeseg()
+        let moeseg = try CommandLineTools.moeseg()
         var drives: [String] = []
         for (domain, seed) in [("highway", 41), ("urban", 42), ("ambiguous", 43)] {
             let path = dir.appendingPathComponent("\(domain).mcap").path
-            #expect(try EvalCommandTests.run(moeseg, ["synth", "--domain", domain, "--frames", "20", "--seed", "\(seed)",
+            #expect(try CommandLineTools.run(moeseg, ["synth", "--domain", domain, "--frames", "20", "--seed", "\(seed)",
                                                       "--size", "256x128", "--out", path]).status == 0)
             drives.append(path)
         }
         let out = dir.appendingPathComponent("fitted.toml").path
-        let model = EvalCommandTests.root.appendingPathComponent("models/demo/moe-simple-int8").path
-        let run = try EvalCommandTests.run(moeseg, ["calibrate", "--model", model, "--data", "\(drives[0]),\(drives[1])",
+        let model = CommandLineTools.root.appendingPathComponent("models/demo/moe-simple-int8").path
+        let run = try CommandLineTools.run(moeseg, ["calibrate", "--model", model, "--data", "\(drives[0]),\(drives[1])",
                                                     "--ood", drives[2], "--target-fpr", "0.1", "--temperature-frames", "6", "--out", out])
         #expect(run.status == 0, "\(run.err)")
         // "mean_mi: threshold T, ID frames flagged X %, OOD frames flagged Y %" per enabled score.
@@ -31,7 +31,7 @@ struct CalibrateCommandTests {
         }
 
         let written = try String(contentsOfFile: out, encoding: .utf8)
-        let base = try String(contentsOf: EvalCommandTests.root.appendingPathComponent("config/moeseg.toml"), encoding: .utf8)
+        let base = try String(contentsOf: CommandLineTools.root.appendingPathComponent("config/moeseg.toml"), encoding: .utf8)
         // Everything but [ood] and [model] temperature stays as it was.
         func withoutOOD(_ text: String) -> [Substring] {
             var keep: [Substring] = [], inOOD = false
@@ -53,11 +53,11 @@ struct CalibrateCommandTests {
         #expect(written.components(separatedBy: "[ood]").count == 2)
         #expect(written.contains("# Fitted by `moeseg calibrate --target-fpr 0.1` on 40 in-distribution frames of highway.mcap, urban.mcap"))
         // The daemon loads it (validation runs before anything starts).
-        let check = try EvalCommandTests.run(moeseg, ["run", "--config", out, "--max-frames", "1", "--source", "synthetic:urban?fps=max",
+        let check = try CommandLineTools.run(moeseg, ["run", "--config", out, "--max-frames", "1", "--source", "synthetic:urban?fps=max",
                                                       "--model", model, "--endpoint", "ipc://\(dir.path)/cal.sock"])
         #expect(check.status == 0, "\(check.err)")
 
-        let bad = try EvalCommandTests.run(moeseg, ["calibrate", "--data", drives[0], "--target-fpr", "1.5", "--out", out])
+        let bad = try CommandLineTools.run(moeseg, ["calibrate", "--data", drives[0], "--target-fpr", "1.5", "--out", out])
         #expect(bad.status == 1 && bad.err.contains("--target-fpr must be in [0, 1)") && bad.err.split(separator: "\n").count == 1, "\(bad.err)")
     }
 }

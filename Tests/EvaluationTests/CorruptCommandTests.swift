@@ -7,48 +7,6 @@ import Testing
 /// `moeseg corrupt` end to end: the real binary on a tiny recording, read back with the
 /// Swift reader; and its one-line errors.
 @Suite struct CorruptCommandTests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// The `moeseg` binary `swift test` built (or $MOESEG_BIN).
-    static func moeseg() throws -> String {
-        var candidates: [String] = []
-        if let configured = ProcessInfo.processInfo.environment["MOESEG_BIN"] { candidates.append(configured) }
-        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        candidates.append(bundleDirectory.appendingPathComponent("moeseg").path)
-        candidates.append(bundleDirectory.deletingLastPathComponent().appendingPathComponent("moeseg").path)
-        candidates.append(packageRoot.appendingPathComponent(".build/debug/moeseg").path)
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw Failure(description: "no moeseg binary (looked at \(candidates)); run swift build --product moeseg or set MOESEG_BIN")
-        }
-        return found
-    }
-
-    /// Runs moeseg with output through files (Foundation pipes can hit EINTR); returns status, stdout, stderr.
-    static func run(_ arguments: [String]) throws -> (Int32, String, String) {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("moeseg-corrupt-\(UUID().uuidString)")
-        let out = base.appendingPathExtension("out"), err = base.appendingPathExtension("err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: out)
-            try? FileManager.default.removeItem(at: err)
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try moeseg())
-        process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                (try? String(contentsOf: err, encoding: .utf8)) ?? "")
-    }
-
     /// A 3-frame 64x48 recording: crops of the fixture frames, with label maps and metadata.
     static func tinyRecording(in directory: URL) throws -> (path: String, frames: [[UInt8]], labels: [[UInt8]]) {
         let fixtures = try CorruptionFixtures.shared.get()
@@ -92,7 +50,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = try Self.tinyRecording(in: directory)
         let output = directory.appendingPathComponent("fog.mcap").path
-        let (status, stdout, stderr) = try Self.run(["corrupt", "--kind", "fog", "--severity", "3", "--seed", "5",
+        let (status, stdout, stderr) = try CommandLineTools.run(CommandLineTools.moeseg(), ["corrupt", "--kind", "fog", "--severity", "3", "--seed", "5",
                                                      input.path, output])
         #expect(status == 0, "moeseg corrupt failed: \(stderr)")
         #expect(stdout.split(separator: "\n").count == 1, "expected one summary line, got: \(stdout)")
@@ -132,7 +90,7 @@ import Testing
             (["--kind", "fog", "--severity", "2", input, input], "must not be the input"),
         ]
         for (arguments, message) in cases {
-            let (status, _, stderr) = try Self.run(["corrupt"] + arguments)
+            let (status, _, stderr) = try CommandLineTools.run(CommandLineTools.moeseg(), ["corrupt"] + arguments)
             #expect(status == 1, "\(arguments): exit \(status)")
             let lines = stderr.split(separator: "\n")
             #expect(lines.count == 1 && stderr.contains(message), "\(arguments): stderr was \(stderr)")
