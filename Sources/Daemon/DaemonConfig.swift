@@ -26,7 +26,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public struct Model: Sendable, Equatable {
         public var dir = ""
         public var routingSamples = 0
-        public var routingTemperature = 1.0
+        public var routingTemperature = 0.69
         public var temperature = 0.85
         public var maps = ["pe", "mi", "ev", "gate_entropy"]
         public var essentialMaps = ["mi"]

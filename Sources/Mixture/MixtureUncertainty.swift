@@ -316,35 +316,14 @@ public final class MixtureUncertainty {
         }
     }
 
-    /// K routing gates per column, G standard Gumbel drawn in the order k, then e, then c
-    /// (e-major, as a is stored): g = softmax(a + T·G) (`.scaledNoise`) or softmax((a + G)/T)
-    /// (`.tempered`, where T = 0 takes the one-hot argmax).
+    /// K routing gates per column (RoutingGateSampler), each expanded to the E×C table of the pass.
     private func drawRoutingGates(_ gate: UnsafePointer<Float>, frameIndex: UInt64) {
         let e = geometry.experts, c = geometry.classes
-        let routing = configuration.routing
-        var generator = Xoshiro256StarStar(seed: routing.seed, frameIndex: frameIndex)
-        let w = column.baseAddress!
-        let perSample = e * gateColumns
+        RoutingGateSampler(experts: e, columns: gateColumns)
+            .draw(gate: gate, routing: configuration.routing, samples: activeSamples, frameIndex: frameIndex,
+                  into: routingGatesOut.baseAddress!, noise: noise.baseAddress!, column: column.baseAddress!)
         for k in 0..<activeSamples {
-            for j in 0..<perSample { noise[j] = generator.nextGumbel() }
-            let out = routingGatesOut.baseAddress! + k * perSample
-            for col in 0..<gateColumns {
-                switch routing.form {
-                case .scaledNoise:
-                    for i in 0..<e { w[i] = Double(gate[i * gateColumns + col]) + routing.temperature * noise[i * gateColumns + col] }
-                    GateMath.softmax(w, count: e)
-                case .tempered:
-                    for i in 0..<e { w[i] = Double(gate[i * gateColumns + col]) + noise[i * gateColumns + col] }
-                    if routing.temperature == 0 {
-                        GateMath.hardMaximum(w, count: e)
-                    } else {
-                        for i in 0..<e { w[i] /= routing.temperature }
-                        GateMath.softmax(w, count: e)
-                    }
-                }
-                for i in 0..<e { out[i * gateColumns + col] = Float(w[i]) }
-            }
-            expand(out, into: routingTable.baseAddress! + k * e * c)
+            expand(routingGatesOut.baseAddress! + k * e * gateColumns, into: routingTable.baseAddress! + k * e * c)
         }
     }
 

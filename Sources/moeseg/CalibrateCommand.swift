@@ -13,7 +13,8 @@ struct CalibrateCommand: ParsableCommand {
         discussion: "Runs the model with the base config's settings (maps, mi_pixel_threshold, routing samples) on every "
             + "frame of --data, sets each enabled score's threshold so that at most --target-fpr of those frames exceed it, "
             + "reports the detection rate on --ood recordings, and writes the base config (default: the embedded one) "
-            + "with its [ood] section replaced.")
+            + "with its [ood] section replaced. First it fits the members' logit temperature by NLL and then the routing "
+            + "temperature by the NLL of the routing-sampled predictive, on the first --temperature-frames frames.")
 
     @Option(help: "The model directory (default: the base config's model, else the demo model).")
     var model: String?
@@ -31,6 +32,8 @@ struct CalibrateCommand: ParsableCommand {
     var threads: Int = 2
     @Option(name: .customLong("temperature-frames"), help: "In-distribution frames (the first of each recording) to fit the logit temperature on by NLL; 0 keeps the base config's.")
     var temperatureFrames: Int = 64
+    @Option(name: .customLong("routing-samples"), help: "Routing samples K per frame for the daemon, written into the config (default: the base config's); the routing temperature is fitted with this K, or with 8 when it is 0.")
+    var routingSamples: Int?
 
     func run() throws {
         func list(_ s: String) -> [String] { s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
@@ -53,8 +56,11 @@ struct CalibrateCommand: ParsableCommand {
                                                                    executable: "/proc/self/exe")
             } catch { throw fail("\(error)") }
             guard temperatureFrames >= 0 else { throw fail("--temperature-frames must be ≥ 0") }
-            var evaluation = MixtureEvaluation(directory: directory, routingSamples: base.model.routingSamples, threads: threads,
+            let samples = routingSamples ?? base.model.routingSamples
+            guard (0...256).contains(samples) else { throw fail("--routing-samples must be 0-256, got \(samples)") }
+            var evaluation = MixtureEvaluation(directory: directory, routingSamples: samples, threads: threads,
                                                framesPerRecording: 0, dump: nil)
+            evaluation.routingTemperature = base.model.routingTemperature
             evaluation.pixelThreshold = base.model.miPixelThreshold
             evaluation.temperature = base.model.temperature
             var lines: [String] = []
@@ -66,30 +72,47 @@ struct CalibrateCommand: ParsableCommand {
                     + "\(Self.number(fit.nllAfter)), top-label ECE \(Self.number(fit.eceBefore)) → \(Self.number(fit.eceAfter)) on \(fit.frames) frames)")
             }
             evaluation.temperature = temperature
-            if base.model.routingSamples == 0 {
-                lines.append("routing temperature: not fitted (routing samples are off in the base config)")
+            var routingTemperature = base.model.routingTemperature
+            if temperatureFrames > 0 {
+                let fitSamples = samples > 0 ? samples : 8
+                if let fit = try Self.fitRoutingTemperature(evaluation, data: list(data), frames: temperatureFrames, samples: fitSamples,
+                                                           start: base.model.routingTemperature) {
+                    routingTemperature = fit.temperature
+                    lines.append("routing temperature: \(Self.number(fit.temperature)) (NLL of the \(fitSamples)-sample routing predictive "
+                        + "\(Self.number(fit.nllAtStart)) at T = \(Self.number(base.model.routingTemperature)) → \(Self.number(fit.nll)); "
+                        + "\(Self.number(fit.nllAtZero)) without routing noise; \(fit.pixels) pixels of \(fit.frames) frames)"
+                        + (samples == 0 ? "; routing samples stay off (routing_samples = 0)" : ""))
+                } else {
+                    lines.append("routing temperature: not fitted (the model has no gate)")
+                }
             }
+            evaluation.routingTemperature = routingTemperature
             let state = try evaluation.run(data: list(data), ood: list(ood))
 
             let enabled = oodScoreNames.filter { base.ood.thresholds[$0.1] != nil }
             guard !enabled.isEmpty else { throw fail("the base config enables no OOD score ([ood] enabled)") }
+            // routing_mi is fitted whenever routing samples are on, so enabling it later needs no re-run.
+            let toFit = oodScoreNames.filter { base.ood.thresholds[$0.1] != nil || ($0.0 == "routing_mi" && samples > 0) }
             var fitted: [(name: String, threshold: Double)] = []
-            for (name, _) in enabled {
+            for (name, _) in toFit {
+                let isEnabled = enabled.contains { $0.0 == name }
                 guard let scores = state.frameScores[name], let t = ThresholdFit.threshold(inDistribution: scores.id, falsePositiveRate: targetFPR) else {
+                    if !isEnabled { continue }
                     throw fail("the model gives no \(name) score (enabled in [ood]); disable it or enable the maps it needs")
                 }
                 fitted.append((name, t))
                 let fpr = ThresholdFit.rate(of: scores.id, above: t)
                 let tpr = scores.ood.isEmpty ? nil : ThresholdFit.rate(of: scores.ood, above: t)
                 lines.append("\(name): threshold \(Self.number(t)), ID frames flagged \(Self.percent(fpr))"
-                    + (tpr.map { ", OOD frames flagged \(Self.percent($0))" } ?? ""))
+                    + (tpr.map { ", OOD frames flagged \(Self.percent($0))" } ?? "") + (isEnabled ? "" : " (not enabled in [ood])"))
             }
+            let enabledFits = fitted.filter { f in enabled.contains { $0.0 == f.name } }
             // A frame is OOD when any enabled score fires.
             func anyFires(_ pick: (EvaluationState.FrameScoreLists) -> [Double]) -> Double? {
-                let lists = fitted.map { pick(state.frameScores[$0.name]!) }
+                let lists = enabledFits.map { pick(state.frameScores[$0.name]!) }
                 guard let count = lists.first?.count, count > 0, lists.allSatisfy({ $0.count == count }) else { return nil }
                 var flagged = 0
-                for f in 0..<count where fitted.indices.contains(where: { lists[$0][f] > fitted[$0].threshold }) { flagged += 1 }
+                for f in 0..<count where enabledFits.indices.contains(where: { lists[$0][f] > enabledFits[$0].threshold }) { flagged += 1 }
                 return Double(flagged) / Double(count)
             }
             let idAny = anyFires { $0.id }
@@ -101,9 +124,16 @@ struct CalibrateCommand: ParsableCommand {
                 + list(data).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
                 + (list(ood).isEmpty ? "" : " (OOD check: \(list(ood).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")))")
                 + " with model \(URL(fileURLWithPath: directory).lastPathComponent)."
-            let section = Self.oodSection(fitted: fitted, base: base, provenance: provenance, summary: lines)
+            let section = Self.oodSection(fitted: fitted, enabled: enabledFits.map(\.name), base: base, provenance: provenance, summary: lines)
             var text = Self.replacingOODSection(in: baseText, with: section)
-            text = Self.setting("temperature", to: Self.number(temperature), inSection: "model", of: text)
+            text = Self.setting("temperature", to: Self.number(temperature), inSection: "model", of: text,
+                                comment: "Logit temperature fitted by moeseg calibrate (NLL).")
+            text = Self.setting("routing_temperature", to: Self.number(routingTemperature), inSection: "model", of: text,
+                                comment: "Routing temperature fitted by moeseg calibrate (NLL of the routing predictive).")
+            if let routingSamples {
+                text = Self.setting("routing_samples", to: "\(routingSamples)", inSection: "model", of: text,
+                                    comment: "Routing samples per frame (moeseg calibrate --routing-samples).")
+            }
             if !text.hasSuffix("\n") { text += "\n" }
             do { _ = try DaemonConfig.parse(text, origin: out) } catch { throw fail("the written config would not load: \(error)") }
             do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
@@ -148,8 +178,39 @@ struct CalibrateCommand: ParsableCommand {
         return (best, start.nll, end.nll, start.ece, end.ece, end.frames)
     }
 
+    /// The routing temperature minimising the NLL of the K-sample routing predictive on the first
+    /// frames of the recordings (the runner at the fitted logit temperature; RoutingTemperatureFit),
+    /// nil for a model without a gate.
+    static func fitRoutingTemperature(_ base: MixtureEvaluation, data: [String], frames: Int, samples: Int, start: Double)
+        throws -> RoutingTemperatureFit.Result? {
+        let model: MixtureModel
+        do { model = try MixtureModel.load(directory: base.directory) } catch { throw fail("\(error)") }
+        guard let gate = model.manifest.gate else { return nil }
+        let experts = model.manifest.experts.count, classes = model.classes
+        let columns = gate.kind == .simple ? 1 : classes
+        let sampler = RoutingGateSampler(experts: experts, columns: columns)
+        var noise = [Double](repeating: 0, count: experts * columns), column = [Double](repeating: 0, count: experts)
+        var fit = RoutingTemperatureFit(experts: experts, classes: classes, gateColumns: columns, samples: samples) { t, frame, gate, out in
+            noise.withUnsafeMutableBufferPointer { n in
+                column.withUnsafeMutableBufferPointer { w in
+                    sampler.draw(gate: gate.baseAddress!, routing: RoutingSampling(samples: samples, temperature: t, seed: base.routingSeed),
+                                 samples: samples, frameIndex: frame, into: out.baseAddress!, noise: n.baseAddress!, column: w.baseAddress!)
+                }
+            }
+        }
+        var evaluation = base
+        evaluation.framesPerRecording = max(1, (frames + data.count - 1) / data.count)
+        evaluation.onFrame = { result, labels, _ in
+            guard let gateLogits = result.gateLogits else { return }
+            fit.add(frameIndex: result.frameIndex, gateLogits: gateLogits, expertLogits: (0..<experts).map { result.expertLogits($0) },
+                    labels: labels, width: result.width, height: result.height)
+        }
+        _ = try evaluation.run(data: data, ood: [])
+        return fit.fit(start: start)
+    }
+
     /// `text` with `key = value` in `[section]`: the existing line replaced, else appended to the section.
-    static func setting(_ key: String, to value: String, inSection section: String, of text: String) -> String {
+    static func setting(_ key: String, to value: String, inSection section: String, of text: String, comment: String) -> String {
         var lines = text.components(separatedBy: "\n")
         guard let start = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "[\(section)]" }) else {
             return text + "\n[\(section)]\n\(key) = \(value)\n"
@@ -161,14 +222,15 @@ struct CalibrateCommand: ParsableCommand {
         } else {
             var insert = end
             while insert > start + 1, lines[insert - 1].trimmingCharacters(in: .whitespaces).isEmpty { insert -= 1 }
-            lines.insert(contentsOf: ["# Logit temperature fitted by moeseg calibrate (NLL).", "\(key) = \(value)"], at: insert)
+            lines.insert(contentsOf: ["# \(comment)", "\(key) = \(value)"], at: insert)
         }
         return lines.joined(separator: "\n")
     }
     static func percent(_ x: Double) -> String { String(format: "%.1f %%", x * 100) }
 
     /// The new [ood] section: fitted thresholds for the enabled scores, the base's others and debounce.
-    static func oodSection(fitted: [(name: String, threshold: Double)], base: DaemonConfig, provenance: String, summary: [String]) -> String {
+    static func oodSection(fitted: [(name: String, threshold: Double)], enabled: [String], base: DaemonConfig, provenance: String,
+                           summary: [String]) -> String {
         var text = "[ood]\n"
         text += "# Per-frame OOD scores and their thresholds; a frame is OOD when any enabled score is above\n"
         text += "# its threshold. Enabled scores: gate_entropy, mean_mi, uncertain_fraction, routing_mi.\n"
@@ -177,7 +239,7 @@ struct CalibrateCommand: ParsableCommand {
         text += "# maps, else of the stacked MI.\n"
         text += provenance + "\n"
         for line in summary { text += "# \(line)\n" }
-        text += "enabled = [" + fitted.map { "\"\($0.name)\"" }.joined(separator: ", ") + "]\n"
+        text += "enabled = [" + enabled.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n"
         for (name, score) in oodScoreNames {
             if let f = fitted.first(where: { $0.name == name }) {
                 text += "\(name) = \(number(f.threshold))\n"

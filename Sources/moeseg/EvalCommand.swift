@@ -22,6 +22,8 @@ struct EvalCommand: ParsableCommand {
     var routingSamples: Int = 0
     @Option(help: "Logit temperature of the members (the daemon's [model] temperature).")
     var temperature: Double = 1
+    @Option(name: .customLong("routing-temperature"), help: "Temperature of the routing samples (the daemon's [model] routing_temperature).")
+    var routingTemperature: Double = 1
     @Option(help: "At most this many frames per recording (0: all).")
     var frames: Int = 0
     @Option(help: "Threads per expert.")
@@ -55,6 +57,9 @@ struct EvalCommand: ParsableCommand {
                 guard let model else { throw fail("--model is required (or --merge STATES)") }
                 guard !list(data).isEmpty else { throw fail("--data needs at least one labelled recording") }
                 guard (0...256).contains(routingSamples) else { throw fail("--routing-samples must be 0-256") }
+                guard routingTemperature.isFinite, (0...100).contains(routingTemperature) else {
+                    throw fail("--routing-temperature must be 0-100, got \(routingTemperature)")
+                }
                 guard frames >= 0, threads >= 1 else { throw fail("--frames must be ≥ 0 and --threads ≥ 1") }
                 var shift: (Corruption, Int)?
                 if let corruption {
@@ -68,6 +73,7 @@ struct EvalCommand: ParsableCommand {
                                                    framesPerRecording: frames, dump: dump.map { URL(fileURLWithPath: $0) })
                 evaluation.keepsContactSheet = report != nil
                 evaluation.temperature = temperature
+                evaluation.routingTemperature = routingTemperature
                 evaluation.corruption = shift
                 evaluation.corruptionSeed = corruptionSeed
                 (result, sheet) = try evaluation.runWithSheet(data: list(data), ood: list(ood))

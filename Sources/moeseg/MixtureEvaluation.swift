@@ -16,6 +16,11 @@ struct MixtureEvaluation {
     var pixelThreshold: Float = 0.5
     /// The members' logit temperature (MixtureRunOptions.temperature).
     var temperature = 1.0
+    /// The routing samples' temperature and seed (the daemon's `routing_temperature`, seed 0).
+    var routingTemperature = 1.0
+    var routingSeed: UInt64 = 0
+    /// Called with every frame's result and labels (ids ≥ classes: none) before it is accumulated.
+    var onFrame: ((MixtureFrameResult, [UInt8], _ isOOD: Bool) -> Void)?
     /// Keep the first frames' pictures for `--report`.
     var keepsContactSheet = false
     /// Data shift applied to every frame before preprocessing.
@@ -36,7 +41,7 @@ struct MixtureEvaluation {
         var maps = Set(Self.candidateMaps)
         if routingSamples == 0 { maps.subtract([.routingPE, .routingMI]) }
         var options = MixtureRunOptions(threads: threads,
-                                        routing: RoutingSampling(samples: routingSamples, temperature: 1, seed: 1),
+                                        routing: RoutingSampling(samples: routingSamples, temperature: routingTemperature, seed: routingSeed),
                                         maps: maps, mutualInformationPixelThreshold: pixelThreshold,
                                         keepsProbabilities: true)
         options.temperature = temperature
@@ -91,6 +96,7 @@ struct MixtureEvaluation {
             }
         }
         let result = try runner.process(frame: frame)
+        onFrame?(result, labels, isOOD)
         sheet?.add(frame: frame, result: result, principalMI: principalMI, isOOD: isOOD)
         var maps: [(name: String, values: UnsafeBufferPointer<Float>)] = []
         for map in Self.candidateMaps { if let values = result.map(map) { maps.append((map.rawValue, values)) } }

@@ -21,7 +21,7 @@ struct ConfigTests {
         #expect(config.ood.thresholds.gateEntropy == 0.715356)
         #expect(config.ood.thresholds.routingMutualInformation == nil)  // not in `enabled`
         #expect(config.model.maps == ["pe", "mi", "ev", "gate_entropy"] && config.model.essentialMaps == ["mi"])
-        #expect(config.model.routingSamples == 0)
+        #expect(config.model.routingSamples == 0 && config.model.routingTemperature == 0.69)  // fitted, used once K > 0
         #expect(config.budget.deadlineMs == 100)
     }
 
