@@ -97,6 +97,7 @@ static void fill_table(ck_platform *t, int mode, int all_features) {
     if (f & CK_FEATURE_AVX512VNNI) {
         t->qgemm_name = "avx512-vnni";
         t->qgemm = ck_qgemm_avx512vnni;
+        t->qgemm_conv = ck_qgemm_conv_avx512vnni;
         t->qdepthwise = ck_qdepthwise_avx512vnni;
     }
 #else

@@ -252,11 +252,22 @@ CK_AVX512 void ck_gemm_avx512(const ck_gemm_args *g);
 CK_AVX2 void ck_gemm_avx2(const ck_gemm_args *g);
 #endif
 
+/// Whether ck_qgemm_conv's implicit im2col takes this window and k: stride 1 across, output rows of
+/// at least 16 pixels (so a 64-column chunk has at most 6 runs), k = channels x taps.
+CK_INLINE int ck_qgemm_conv_fits(const ck_window *w, int k) {
+    return w->stride_w == 1 && w->out_w >= 16 && w->out_h > 0 && w->stride_h > 0 && w->dilation_h > 0 &&
+           w->dilation_w > 0 && w->kernel_h > 0 && w->kernel_w > 0 && w->channels > 0 &&
+           (long)w->channels * w->kernel_h * w->kernel_w == k;
+}
+
 /// Int8 kernel entry points that differ per path; the dispatch table (ck_platform) holds one
 /// of each, chosen once from the CPU's features.
 typedef void (*ck_qgemm_fn)(int m, int n, int k, const void *packed_a, const uint8_t *b, int ldb, int b_signed,
                             void *c, int ldc, const ck_requant *rq, int m_begin, int m_end, int n_begin,
                             int n_end, void *scratch);
+typedef int (*ck_qgemm_conv_fn)(int m, int k, const void *packed_a, const uint8_t *in, const ck_window *win,
+                                uint8_t pad, int b_signed, void *c, int ldc, const ck_requant *rq, int m_begin,
+                                int m_end, int n_begin, int n_end, void *scratch);
 typedef void (*ck_qdepthwise_fn)(const void *in, ck_qparams in_q, const int8_t *weight, const ck_requant *rq,
                                  void *out, const ck_window *win, int c_begin, int c_end);
 typedef void (*ck_quantize_fn)(const float *in, void *out, size_t n, ck_qparams p);
@@ -281,6 +292,7 @@ typedef struct {
     ck_gemm_driver_fn gemm;    // fp32 ck_gemm_packed
     const char *qgemm_name;    // ck_qgemm_path()
     ck_qgemm_fn qgemm;
+    ck_qgemm_conv_fn qgemm_conv;   // NULL: ck_qgemm_conv declines (the caller uses im2col + ck_qgemm)
     ck_qdepthwise_fn qdepthwise;
     ck_quantize_fn quantize;
     ck_dequantize_fn dequantize;
@@ -344,10 +356,11 @@ void ck_qrequantize_scalar(const void *in, ck_qparams pin, void *out, ck_qparams
 void ck_qglobal_avgpool_scalar(const void *in, ck_qparams pin, void *out, ck_qparams pout, int spatial,
                                int c_begin, int c_end);
 
-/// Int8 GEMM blocking. Every SIMD path packs B for all of K and a block of columns at a time (an
-/// int8 C cannot hold partial sums across K blocks), so the column block shrinks as K grows to
-/// keep the packed block within the path's L2 budget; each path's scratch is its largest block.
-#define CK_QGEMM_NR_AVX512 48      // columns per tile: 3 zmm of 16 int32
+/// Int8 GEMM blocking. The AVX-VNNI and AVX2 paths pack B for all of K and a block of columns at
+/// a time (an int8 C cannot hold partial sums across K blocks), so the column block shrinks as K
+/// grows to keep the packed block within the path's L2 budget; each path's scratch is its largest
+/// block. The AVX-512 path does the same up to k4 = CK_QGEMM_KBLOCK_FROM and blocks K past it.
+#define CK_QGEMM_NR_AVX512 48      // column granularity of its blocks (the 4 x 64 driver rounds to 64)
 #define CK_QGEMM_NR_AVXVNNI 24     // 3 ymm of 8 int32
 #define CK_QGEMM_NR_AVX2 16        // 2 ymm of 8 int32
 #define CK_QGEMM_BUDGET_AVX512 (512 * 1024)
@@ -370,7 +383,19 @@ CK_INLINE int ck_qgemm_nc(size_t bytes_per_column, size_t budget, int nr) {
 CK_INLINE int ck_qgemm_nc_avx512(int k) {
     return ck_qgemm_nc(ck_qgemm_k4(k), CK_QGEMM_BUDGET_AVX512, CK_QGEMM_NR_AVX512);
 }
-CK_INLINE size_t ck_qgemm_scratch_avx512(int k) { return ck_qgemm_k4(k) * (size_t)ck_qgemm_nc_avx512(k); }
+/// Past k4 = CK_QGEMM_KBLOCK_FROM the AVX-512 path blocks K instead (qgemm_kblocked): K blocks of
+/// at most KBLOCK_K, a packed B block of KBLOCK_K x KBLOCK_NC bytes (512 KiB) and the int32 sums of
+/// KBLOCK_MC x KBLOCK_NC (1 MiB). On the ResNet head (M 512, K 18432, N 2048) 1024 x 512 blocks
+/// measured 93-98 ms against 97-102 ms for 2048 x 256 (interleaved runs, implicit im2col).
+#define CK_QGEMM_KBLOCK_FROM 2048
+#define CK_QGEMM_KBLOCK_K 1024
+#define CK_QGEMM_KBLOCK_NC 512
+#define CK_QGEMM_KBLOCK_MC 512
+CK_INLINE size_t ck_qgemm_scratch_avx512(int k) {
+    if (ck_qgemm_k4(k) > CK_QGEMM_KBLOCK_FROM)
+        return (size_t)CK_QGEMM_KBLOCK_K * CK_QGEMM_KBLOCK_NC + (size_t)CK_QGEMM_KBLOCK_MC * CK_QGEMM_KBLOCK_NC * 4;
+    return ck_qgemm_k4(k) * (size_t)ck_qgemm_nc_avx512(k);
+}
 CK_INLINE int ck_qgemm_nc_avxvnni(int k) {
     return ck_qgemm_nc(ck_qgemm_k4(k), CK_QGEMM_BUDGET_AVXVNNI, CK_QGEMM_NR_AVXVNNI);
 }
@@ -390,6 +415,10 @@ CK_INLINE size_t ck_qgemm_scratch_avx2(int k) {
 CK_AVX512VNNI void ck_qgemm_avx512vnni(int m, int n, int k, const void *packed_a, const uint8_t *b, int ldb,
                                        int b_signed, void *c, int ldc, const ck_requant *rq, int m_begin,
                                        int m_end, int n_begin, int n_end, void *scratch);
+/// ck_qgemm_conv on AVX-512 VNNI (ranges validated); 0 when the window does not fit it.
+CK_AVX512VNNI int ck_qgemm_conv_avx512vnni(int m, int k, const void *packed_a, const uint8_t *in, const ck_window *win,
+                                           uint8_t pad, int b_signed, void *c, int ldc, const ck_requant *rq,
+                                           int m_begin, int m_end, int n_begin, int n_end, void *scratch);
 CK_AVXVNNI void ck_qgemm_avxvnni(int m, int n, int k, const void *packed_a, const uint8_t *b, int ldb,
                                  int b_signed, void *c, int ldc, const ck_requant *rq, int m_begin, int m_end,
                                  int n_begin, int n_end, void *scratch);

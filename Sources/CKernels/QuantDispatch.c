@@ -26,6 +26,22 @@ void ck_qgemm(int m, int n, int k, const void *packed_a, const uint8_t *b, int l
         ck_qgemm_scalar(m, n, k, packed_a, b, ldb, b_signed, c, ldc, rq, m_begin, m_end, n_begin, n_end);
 }
 
+int ck_qgemm_conv_supported(const ck_window *win, int k) {
+    return ck_platform_get()->qgemm_conv != NULL && ck_qgemm_conv_fits(win, k);
+}
+
+int ck_qgemm_conv(int m, int k, const void *packed_a, const uint8_t *in, const ck_window *win, uint8_t pad, int b_signed,
+                  void *c, int ldc, const ck_requant *rq, int m_begin, int m_end, int n_begin, int n_end, void *scratch) {
+    ck_qgemm_conv_fn fn = ck_platform_get()->qgemm_conv;
+    if (!fn || !scratch || m <= 0 || k <= 0 || !ck_qgemm_conv_fits(win, k)) return 0;
+    int n = win->out_h * win->out_w;
+    if (ldc < n) return 0;
+    m_begin = ck_max_int(m_begin, 0); m_end = ck_min_int(m_end, m);
+    n_begin = ck_max_int(n_begin, 0); n_end = ck_min_int(n_end, n);
+    if (m_begin >= m_end || n_begin >= n_end) return 1;
+    return fn(m, k, packed_a, in, win, pad, b_signed, c, ldc, rq, m_begin, m_end, n_begin, n_end, scratch);
+}
+
 void ck_qdepthwise_conv2d(const void *in, ck_qparams in_q, const int8_t *weight, const ck_requant *rq, void *out,
                           const ck_window *win, int c_begin, int c_end) {
     if (win->out_h <= 0 || win->out_w <= 0 || win->stride_h <= 0 || win->stride_w <= 0 || win->dilation_h <= 0 ||

@@ -1,5 +1,6 @@
 // im2col of an 8-bit tensor: for one tap, the in-image output columns of an output row form one run,
-// so a row is a pad fill, a copy (memcpy at stride 1) and a pad fill, with no per-element test.
+// so a row is a pad fill, a copy and a pad fill, with no per-element test. At stride 1 AVX-512 does
+// a row as masked 64-byte loads over the pad byte and stores; otherwise memset, memcpy, memset.
 // At stride 2 (the stems) the copy takes every other byte: AVX-512 BW truncates 64 loaded bytes'
 // words to their low bytes (vpmovwb), the run's last block a masked load and store (so it never
 // reads past the run's last byte); AVX2 packs two 32-byte loads' masked words (vpackuswb) while
@@ -22,6 +23,23 @@ CK_AVX512 static void copy_stride2_avx512(uint8_t *d, const uint8_t *s, int n) {
         __mmask64 lm = ((__mmask64)1 << (2 * left - 1)) - 1;
         __m512i v = _mm512_maskz_loadu_epi8(lm, s + 2 * i);
         _mm256_mask_storeu_epi8(d + i, (__mmask32)(0xFFFFFFFFu >> (32 - left)), _mm512_cvtepi16_epi8(v));
+    }
+}
+
+/// One stride-1 output row: d[ow] = s[ow] for ow in [lo, hi), pad elsewhere, 64 columns a masked
+/// load and store. The taps of a 3x3 layer at 32x64 are rows of 64 bytes, for which a memset,
+/// memcpy, memset call sequence cost several times the copy. Masked-off lanes are not read, so
+/// s may point before the row (negative offsets at the left pad).
+CK_AVX512 static void copy_row_avx512(uint8_t *d, const uint8_t *s, int out_w, int lo, int hi, uint8_t pad) {
+    const __m512i fill = _mm512_set1_epi8((char)pad);
+    for (int x0 = 0; x0 < out_w; x0 += 64) {
+        int w = ck_min_int(64, out_w - x0);
+        int a = ck_max_int(lo - x0, 0), b = ck_min_int(hi - x0, w);
+        __mmask64 valid = 0;
+        if (b > a) valid = (b - a == 64 ? ~(__mmask64)0 : (((__mmask64)1 << (b - a)) - 1)) << a;
+        __m512i v = _mm512_mask_loadu_epi8(fill, valid, s + x0);
+        if (w == 64) _mm512_storeu_si512((void *)(d + x0), v);
+        else _mm512_mask_storeu_epi8(d + x0, ((__mmask64)1 << w) - 1, v);
     }
 }
 
@@ -56,7 +74,7 @@ void ck_im2col_u8(const uint8_t *in, uint8_t *col, const ck_window *g, int row_b
     // 2: AVX-512 BW, 1: AVX2, 0: portable (ck_use_* follow ck_set_dispatch).
     int isa = 0;
 #if CK_X86
-    if (g->stride_w == 2) isa = ck_use_avx512() ? 2 : (ck_use_avx2() ? 1 : 0);
+    if (g->stride_w <= 2) isa = ck_use_avx512() ? 2 : (ck_use_avx2() ? 1 : 0);
 #endif
     for (int row = row_begin; row < row_end; row++) {
         int c = row / taps, tap = row % taps;
@@ -71,6 +89,13 @@ void ck_im2col_u8(const uint8_t *in, uint8_t *col, const ck_window *g, int row_b
         for (int oh = 0; oh < g->out_h; oh++) {
             uint8_t *d = dst + (size_t)oh * out_w;
             int ih = oh * g->stride_h - g->pad_top + kh * g->dilation_h;
+#if CK_X86
+            if (isa == 2 && g->stride_w == 1) {
+                int inside = ih >= 0 && ih < g->in_h;
+                copy_row_avx512(d, inside ? src + (size_t)ih * (size_t)g->in_w + offset : src, g->out_w, lo, inside ? hi : lo, pad);
+                continue;
+            }
+#endif
             if (ih < 0 || ih >= g->in_h || lo == hi) {
                 memset(d, pad, out_w);
                 continue;

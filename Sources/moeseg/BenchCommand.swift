@@ -32,6 +32,8 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Time every node and print where the time goes.")
     var profile = false
+    @Option(name: .customLong("profile-nodes"), help: "With --profile: how many of the slowest nodes to list.")
+    var profileNodes: Int = 10
 
     @Flag(name: .long, help: "Model directory only: run the experts one after another instead of in parallel.")
     var sequential = false
@@ -153,7 +155,7 @@ struct BenchCommand: ParsableCommand {
                     text += String(format: "%-20@ %5d %8.3f %6.1f%%\n", e.opType as NSString, e.nodes, e.milliseconds, e.share * 100)
                 }
                 text += "slowest nodes:\n"
-                for n in session.slowestNodes(10) {
+                for n in session.slowestNodes(max(0, profileNodes)) {
                     text += String(format: "  %8.3f ms  %@ (%@)\n", n.milliseconds, n.label as NSString, n.opType as NSString)
                 }
                 out.write(Data(text.utf8))

@@ -297,7 +297,7 @@ static void bench_small(void) {
 }
 
 /// ResNet50 layers as QLinearConvOp.runIm2col issues them: M x K x N in calls of `cols` columns
-/// (tileRows = max(1, min(outH, 2^20 / (K * outW))) rows of outW), B a K x cols im2col buffer
+/// (tileRows rows of outW: about 2^20 / K columns, at least 256), B a K x cols im2col buffer
 /// (ldb = cols), C at column offset of the full M x N output (ldc = N); cols == N is one call.
 typedef struct {
     int m, n, k, cols;
@@ -345,6 +345,10 @@ static void bench_tiled(const char *name, int m, int k, int n, int cols) {
 static void bench_resnet(void) {
     printf("ck_qgemm ResNet50 layers (u8 B), ms per layer, one thread:\n");
     bench_tiled("M512 K18432 N2048, 64-col calls ldc 2048", 512, 18432, 2048, 64);
+    bench_tiled("M512 K18432 N2048, 256-col calls", 512, 18432, 2048, 256);
+    bench_tiled("M512 K4608 N2048, 256-col calls", 512, 4608, 2048, 256);
+    bench_tiled("M512 K2048 N2048, one call", 512, 2048, 2048, 2048);
+    bench_tiled("M512 K1024 N2048, one call", 512, 1024, 2048, 2048);
     bench_tiled("M512 K18432 N2048, one call", 512, 18432, 2048, 2048);
     bench_tiled("M256 K2304 N2048, 448-col calls", 256, 2304, 2048, 448);
     bench_tiled("M256 K2304 N2048, one call", 256, 2304, 2048, 2048);

@@ -1,7 +1,7 @@
 // Bit-exactness check of every int8 kernel path (CKQuant.h) against the scalar reference
 // (QuantScalar.c), on random shapes and on the edge cases the SIMD paths could get wrong: m not a
 // multiple of 8, k not a multiple of 4, column tails, sub-ranges, int8/uint8 inputs and outputs,
-// narrowed qmin/qmax, all-extreme operands with k = 4096 (no int16 saturation), depthwise 3x3 /
+// narrowed qmin/qmax, all-extreme operands with k = 4096 and 16384 (no int16 saturation), depthwise 3x3 /
 // 5x5 (and other sizes) with strides, dilations, paddings, tiny images and channel ranges,
 // quantisation ties, NaN and huge values. Each path is reached through ck_set_dispatch (0 =
 // scalar, 1 = automatic, 2 = no AVX-512, 3 = AVX2 without VNNI); outputs outside the requested
@@ -61,10 +61,10 @@ typedef struct {
     long cases[NMODES], bad[NMODES];
 } tally;
 
-enum { T_GEMM, T_GEMM_SPLIT, T_GEMM_EXTREME, T_DW, T_QUANT, T_DEQUANT, T_QADD, T_REQUANT, T_AVGPOOL, T_IM2COL, T_COUNT };
+enum { T_GEMM, T_GEMM_SPLIT, T_GEMM_EXTREME, T_DW, T_QUANT, T_DEQUANT, T_QADD, T_REQUANT, T_AVGPOOL, T_IM2COL, T_CONV, T_COUNT };
 static const char *const k_test_names[T_COUNT] = {"qgemm",    "qgemm split", "qgemm extreme", "qdepthwise",     "quantize",
                                                  "dequantize", "qadd",       "qrequantize",   "qglobal_avgpool",
-                                                 "im2col_u8"};
+                                                 "im2col_u8",  "qgemm_conv"};
 static tally g_tally[T_COUNT];
 static int g_reported = 0;
 
@@ -251,7 +251,19 @@ static void gemm_tests(void) {
         gemm_check(&g, T_GEMM, 0);
         gemm_free(&g);
     }
-    // K past 8192 (column blocks narrower than 64: the AVX-512 path's 8 x 48 tiles).
+    // The AVX-512 path's K-blocked driver (k4 > 2048): several K blocks (uneven, and k not a
+    // multiple of 4), more rows than one chunk of int32 sums (512), several 256-column blocks, and
+    // row / column sub-ranges off the 4-row and 64-column boundaries.
+    static const int kblocked[][3] = {{600, 300, 2052}, {33, 520, 4608}, {9, 257, 18432}, {520, 70, 6001}, {64, 256, 4100}, {5, 3, 2049}};
+    for (size_t i = 0; i < sizeof kblocked / sizeof kblocked[0]; i++) {
+        for (int sub = 0; sub < 2; sub++) {
+            gemm_case g = gemm_make(kblocked[i][0], kblocked[i][1], kblocked[i][2], i % 2, i % 3 == 2, 0, 0, 0);
+            if (sub) g.m0 = g.m / 3 | 1, g.m1 = g.m - g.m / 5, g.n0 = g.n / 4, g.n1 = g.n - g.n / 7;
+            gemm_check(&g, T_GEMM, 0);
+            gemm_free(&g);
+        }
+    }
+    // Larger K (the 4 x 64 tiles over K blocks of up to 2048, 5 blocks at 9000 * 4).
     for (int it = 0; it < 6; it++) {
         gemm_case g = gemm_make(rnd(1, 20), rnd(1, 150), rnd(8193 * 4 - 3, 9000 * 4), it % 2, it % 3 == 2, 0, 0, 0);
         gemm_check(&g, T_GEMM, 0);
@@ -265,14 +277,16 @@ static void gemm_tests(void) {
     }
     // Extremes with k = 4096: |acc| = 128 * 255 * 4096 needs int32, any int16 pair sum would
     // saturate. Every sign combination of A and (flipped) B.
+    // The last repetition uses k = 16384, whose sums cross 8 K blocks (|acc| up to 5.3e8).
     static const int fills[][3] = {{-128, 255, 0}, {127, 255, 0}, {-128, 0x7F, 1}, {127, 0x7F, 1}, {-128, 0x80, 1}, {127, 0, 0}};
     for (size_t i = 0; i < sizeof fills / sizeof fills[0]; i++) {
-        for (int rep = 0; rep < 4; rep++) {
-            gemm_case g = gemm_make(rnd(1, 20), rnd(1, 130), 4096, rep == 3, 0, 1, fills[i][0], fills[i][1]);
+        for (int rep = 0; rep < 5; rep++) {
+            int kx = rep == 4 ? 16384 : 4096;
+            gemm_case g = gemm_make(rnd(1, 20), rnd(1, 130), kx, rep == 3, 0, 1, fills[i][0], fills[i][1]);
             g.b_signed = fills[i][2];
             for (int r = 0; r < g.m; r++) {
                 g.bias[r] = 0;
-                g.scale[r] = 100.0f / (128.0f * 255.0f * 4096.0f);   // acc -> about +-100
+                g.scale[r] = 100.0f / (128.0f * 255.0f * (float)kx);   // acc -> about +-100
             }
             gemm_check(&g, T_GEMM_EXTREME, 0);
             // The reference itself: every element is zp + round(acc * scale), clamped.
@@ -606,6 +620,75 @@ static void im2col_tests(void) {
     ck_set_dispatch(1);
 }
 
+// ck_qgemm_conv (implicit im2col) against the scalar GEMM of the explicit im2col, on windows of
+// every kind: strides (across: 1, which it takes, or 2, which it must decline), dilations, pads,
+// output rows shorter and longer than a 64-column chunk, K past the K-blocking threshold, row and
+// column sub-ranges and thread-like splits. Where a path declines, the caller's fallback (im2col +
+// ck_qgemm) must give the same bytes. Counts the cases the implicit path really took.
+static long g_conv_taken;
+
+static void conv_tests(void) {
+    for (int it = 0; it < 400; it++) {
+        int K = rnd(1, 5), sh = rnd(1, 2), sw = it % 8 == 7 ? 2 : 1, d = it % 3 ? 1 : rnd(1, 4);
+        int C = it % 10 == 0 ? rnd(200, 320) : rnd(1, 40);
+        int H = rnd(1, 20), W = it % 5 == 0 ? rnd(100, 200) : rnd(8, 80);
+        int pt = rnd(0, K), pl = rnd(0, K), pb = rnd(0, K), pr = rnd(0, K);
+        int oh = (H + pt + pb - (K - 1) * d - 1) / sh + 1, ow = (W + pl + pr - (K - 1) * d - 1) / sw + 1;
+        if (oh <= 0 || ow <= 0) continue;
+        ck_window w = {C, H, W, oh, ow, K, K, sh, sw, pt, pl, d, d};
+        int k = C * K * K, n = oh * ow, m = it % 7 == 0 ? rnd(40, 90) : rnd(1, 40);
+        if ((size_t)m * (size_t)n * (size_t)k > 60000000) continue;
+        gemm_case g = gemm_make(m, n, k, it % 3 == 1, it % 4 == 3 ? rnd(1, 2) : 0, 0, 0, 0);
+        g.ldb = n;
+        g.ldc = n + (it % 2 ? 0 : rnd(1, 9));
+        free(g.b);
+        uint8_t *in = xmalloc((size_t)C * H * W);
+        for (size_t i = 0; i < (size_t)C * H * W; i++) in[i] = (uint8_t)rnd(0, 255);
+        uint8_t pad = (uint8_t)rnd(0, 255);
+        g.b = xmalloc((size_t)k * (size_t)n);
+        ck_set_dispatch(0);
+        ck_im2col_u8(in, g.b, &w, 0, k, pad);
+        void *packed = xaligned(ck_qgemm_packed_a_size(m, k));
+        ck_qgemm_pack_a(m, k, g.a, g.lda, packed);
+        size_t c_bytes = (size_t)m * (size_t)g.ldc + GUARD, scratch_size = ck_qgemm_scratch_size(k);
+        uint8_t *want = xmalloc(c_bytes), *got = xmalloc(c_bytes), *scratch = xaligned(scratch_size + 64);
+        memset(want, 0xA5, c_bytes);
+        ck_qgemm_scalar(m, n, k, packed, g.b, g.ldb, g.b_signed, want, g.ldc, &g.rq, g.m0, g.m1, g.n0, g.n1);
+        char desc[256];
+        snprintf(desc, sizeof desc, "C%d %dx%d k%d s%d,%d d%d pad %d,%d M%d rows %d..%d cols %d..%d", C, H, W, K, sh, sw, d,
+                 pt, pl, m, g.m0, g.m1, g.n0, g.n1);
+        for (int mi = 0; mi < NMODES; mi++) {
+            ck_set_dispatch(k_modes[mi]);
+            memset(got, 0xA5, c_bytes);
+            memset(scratch + scratch_size, 0x5A, 64);
+            // Whole, or cut into two row and three column ranges as threads would.
+            int mc = rnd(g.m0, g.m1), n1 = rnd(g.n0, g.n1), n2 = rnd(n1, g.n1);
+            int rows[3] = {g.m0, mc, g.m1}, cols[4] = {g.n0, n1, n2, g.n1};
+            int split = it % 4 == 2;
+            for (int r = 0; r < (split ? 2 : 1); r++)
+                for (int c = 0; c < (split ? 3 : 1); c++) {
+                    int r0 = split ? rows[r] : g.m0, r1 = split ? rows[r + 1] : g.m1;
+                    int c0 = split ? cols[c] : g.n0, c1 = split ? cols[c + 1] : g.n1;
+                    if (ck_qgemm_conv(m, k, packed, in, &w, pad, g.b_signed, got, g.ldc, &g.rq, r0, r1, c0, c1, scratch)) {
+                        if (r0 < r1 && c0 < c1) g_conv_taken++;
+                    } else {
+                        ck_qgemm(m, n, k, packed, g.b, g.ldb, g.b_signed, got, g.ldc, &g.rq, r0, r1, c0, c1, scratch);
+                    }
+                }
+            record(T_CONV, mi, got, want, c_bytes, desc);
+            for (int i = 0; i < 64; i++)
+                if (scratch[scratch_size + i] != 0x5A) {
+                    g_tally[T_CONV].bad[mi]++;
+                    fprintf(stderr, "SCRATCH OVERRUN [%s] %s\n", g_mode_names[mi], desc);
+                    break;
+                }
+        }
+        ck_set_dispatch(1);
+        free(in); free(packed); free(want); free(got); free(scratch);
+        gemm_free(&g);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 int main(void) {
@@ -629,6 +712,7 @@ int main(void) {
     qadd_requant_tests();
     avgpool_tests();
     im2col_tests();
+    conv_tests();
     long total_bad = 0;
     printf("%-18s", "cases (bad)");
     for (int mi = 0; mi < NMODES; mi++) printf(" | mode %d %-12s", k_modes[mi], g_mode_names[mi]);
@@ -640,6 +724,11 @@ int main(void) {
             total_bad += g_tally[t].bad[mi];
         }
         printf("\n");
+    }
+    printf("qgemm_conv: the implicit im2col took %ld calls\n", g_conv_taken);
+    if ((features & 4) && g_conv_taken == 0) {   // an AVX-512 VNNI CPU must have run it
+        fprintf(stderr, "qgemm_conv never took the implicit path\n");
+        total_bad++;
     }
     printf(total_bad ? "FAILED: %ld mismatches\n" : "all paths bit-identical to the scalar reference\n", total_bad);
     return total_bad ? 1 : 0;

@@ -56,6 +56,18 @@ void ck_qgemm(int m, int n, int k, const void *packed_a, const uint8_t *b, int l
               void *c, int ldc, const ck_requant *rq, int m_begin, int m_end, int n_begin, int n_end,
               void *scratch);
 
+/// ck_qgemm with B the im2col (ck_im2col_u8, pad byte `pad`) of the C x H x W bytes at `in` for the
+/// window `win`, read straight from `in` instead of a column buffer; columns are the
+/// win->out_h x win->out_w output pixels (n_begin..n_end of them), k = channels x kernel taps.
+/// Returns 0, having done nothing, when the current path cannot (no AVX-512 VNNI, a window with
+/// stride_w != 1 or output rows under 16 pixels, no scratch): then use ck_im2col_u8 and ck_qgemm.
+/// `scratch` as for ck_qgemm(k).
+int ck_qgemm_conv(int m, int k, const void *packed_a, const uint8_t *in, const ck_window *win, uint8_t pad, int b_signed,
+                  void *c, int ldc, const ck_requant *rq, int m_begin, int m_end, int n_begin, int n_end, void *scratch);
+
+/// Whether ck_qgemm_conv does the work for this window and k on the current path.
+int ck_qgemm_conv_supported(const ck_window *win, int k);
+
 /// im2col of an 8-bit tensor (layout as ck_im2col's): out-of-image taps get the byte `pad`, which
 /// is the input's zero point, so padded taps contribute exactly 0 after the zero-point correction.
 void ck_im2col_u8(const uint8_t *in, uint8_t *col, const ck_window *win, int row_begin,

@@ -202,6 +202,70 @@ extension KernelTests {
             expectQuantPathsAgree("\(wide)") { wide.run() }
         }
 
+        /// ck_qgemm_conv (the taps read straight from the input) equals ck_im2col_u8 + ck_qgemm on
+        /// the scalar path, for stride-1-across windows with dilations and pads, short and long
+        /// output rows, K past the K-blocking threshold and sub-ranges; windows it declines
+        /// (stride 2 across, rows under 16 pixels) say so. On an AVX-512 VNNI CPU it must take some.
+        @Test func qgemmConvMatchesIm2colAndGemm() {
+            var rng = KernelRNG(seed: 805)
+            var taken = 0
+            for index in 0..<24 {
+                let kernel = rng.int(1...3), dilation = index % 3 == 0 ? 2 : 1, strideW = index % 6 == 5 ? 2 : 1
+                let channels = index % 8 == 0 ? 260 : rng.int(1...24)
+                let inH = rng.int(3...12), inW = index % 4 == 1 ? rng.int(8...15) : rng.int(16...90)
+                let pad = rng.int(0...kernel)
+                let outH = inH + 2 * pad - (kernel - 1) * dilation, outW = (inW + 2 * pad - (kernel - 1) * dilation - 1) / strideW + 1
+                guard outH > 0, outW > 0 else { continue }
+                var win = ck_window(channels: Int32(channels), in_h: Int32(inH), in_w: Int32(inW), out_h: Int32(outH),
+                                    out_w: Int32(outW), kernel_h: Int32(kernel), kernel_w: Int32(kernel), stride_h: 1,
+                                    stride_w: Int32(strideW), pad_top: Int32(pad), pad_left: Int32(pad),
+                                    dilation_h: Int32(dilation), dilation_w: Int32(dilation))
+                let k = channels * kernel * kernel, n = outH * outW
+                var problem = QGemmCase.random(&rng, m: rng.int(1...40), n: n, k: k, subRange: index % 3 == 1, narrow: index % 4 == 3)
+                problem.ldb = n
+                let input = (0..<(channels * inH * inW)).map { _ in UInt8(truncatingIfNeeded: rng.int(0...255)) }
+                let padByte = UInt8(rng.int(0...255))
+                problem.b = [UInt8](repeating: 0, count: k * n)
+                problem.b.withUnsafeMutableBufferPointer { ck_im2col_u8(input, $0.baseAddress, &win, 0, Int32(k), padByte) }
+                let implicit: () -> [UInt8]? = {
+                    guard ck_qgemm_conv_supported(&win, Int32(k)) != 0 else { return nil }
+                    var c = [UInt8](repeating: 0xA5, count: problem.m * problem.ldc)
+                    withAligned(ck_qgemm_packed_a_size(Int32(problem.m), Int32(k))) { packed in
+                        withAligned(ck_qgemm_scratch_size(Int32(k))) { scratch in
+                            ck_qgemm_pack_a(Int32(problem.m), Int32(k), problem.a, Int32(k), packed)
+                            problem.bias.withUnsafeBufferPointer { bias in
+                                problem.scale.withUnsafeBufferPointer { scale in
+                                    var rq = ck_requant(bias: bias.baseAddress, scale: scale.baseAddress, zero_point: problem.zeroPoint,
+                                                        qmin: problem.qmin, qmax: problem.qmax, out_signed: problem.outSigned ? 1 : 0)
+                                    c.withUnsafeMutableBytes { out in
+                                        let done = ck_qgemm_conv(Int32(problem.m), Int32(k), packed, input, &win, padByte,
+                                                                 problem.bSigned ? 1 : 0, out.baseAddress, Int32(problem.ldc), &rq,
+                                                                 Int32(problem.rows.lowerBound), Int32(problem.rows.upperBound),
+                                                                 Int32(problem.cols.lowerBound), Int32(problem.cols.upperBound), scratch)
+                                        #expect(done == 1)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    return c
+                }
+                defer { ck_set_dispatch(1) }
+                ck_set_dispatch(0)
+                let want = problem.run()
+                #expect(implicit() == nil, "the scalar path has no implicit im2col")
+                for mode: Int32 in [1, 2, 3] {
+                    ck_set_dispatch(mode)
+                    guard let got = implicit() else { continue }
+                    taken += 1
+                    #expect(got == want, "mode \(mode) \(problem) window \(win)")
+                    #expect(strideW == 1 && outW >= 16)
+                }
+                if strideW != 1 || outW < 16 { #expect(ck_qgemm_conv_supported(&win, Int32(k)) == 0) }
+            }
+            if ck_cpu_features() & 4 != 0 { #expect(taken > 0) }
+        }
+
         /// Blocks split at arbitrary boundaries (as threads split them) give the one-call result.
         @Test func qgemmSplitsEqualOneCall() {
             var rng = KernelRNG(seed: 802)

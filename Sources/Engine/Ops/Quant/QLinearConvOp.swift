@@ -106,7 +106,10 @@ final class QConvKernel: BoundKernel, @unchecked Sendable {
         self.scales = scales
         k = (inChannels / group) * g.kernel.h * g.kernel.w
         mode = g.mode(inChannels: inChannels, filters: filters, group: group)
-        tileRows = max(1, min(g.outH, (1 << 20) / max(1, k * g.outW)))
+        // About 1 MiB of im2col columns per tile, but at least 256 columns: past k = 2048 the GEMM
+        // blocks K and keeps 256-column blocks of B in L2, so a narrower tile would stream the
+        // packed weights once per few columns again.
+        tileRows = max(1, min(g.outH, max((1 << 20) / max(1, k * g.outW), (256 + g.outW - 1) / g.outW)))
         let innerK = mode == .pointwise ? inChannels / group : k
         gemmK = innerK
         if mode == .depthwise {
@@ -218,6 +221,27 @@ final class QConvKernel: BoundKernel, @unchecked Sendable {
         let signed: Int32 = input.isSigned ? 1 : 0
         // Padding holds the zero point's byte, which is exactly 0 after the correction.
         let pad = UInt8(truncatingIfNeeded: input.zeroPoint)
+        var window = g.window(channels: cg)
+        if ck_qgemm_conv_supported(&window, Int32(k)) != 0 {
+            // The GEMM reads the taps straight from the input (no column buffer): threads split the
+            // output pixels (or the filters) as for a pointwise layer.
+            let parts = threads
+            func implicitWork(_ part: Int) {
+                guard part < parts else { return }
+                let s = ConvKernel.split(m: mg, n: hw, part: part, parts: parts)
+                guard !s.m.isEmpty, !s.n.isEmpty else { return }
+                let scratchBytes = UnsafeMutableRawPointer(bytes(scratch[part])) + columnBytes
+                var win = window
+                for gi in 0..<group {
+                    var r = QConvKernel.groupRequant(rq.pointee, offset: gi * mg)
+                    _ = ck_qgemm_conv(Int32(mg), Int32(k), packed! + gi * packedStride, x + gi * cg * g.inH * g.inW, &win, pad,
+                                      signed, y + gi * mg * hw, Int32(hw), &r, Int32(s.m.lowerBound), Int32(s.m.upperBound),
+                                      Int32(s.n.lowerBound), Int32(s.n.upperBound), scratchBytes)
+                }
+            }
+            if parts == 1 { implicitWork(0) } else { pool.run(implicitWork) }
+            return
+        }
         func work(_ t: Int) {  // a local function, not a closure value (no context allocation)
             guard t < threads else { return }
             let col = bytes(scratch[t]).assumingMemoryBound(to: UInt8.self)
