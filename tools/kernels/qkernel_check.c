@@ -61,10 +61,11 @@ typedef struct {
     long cases[NMODES], bad[NMODES];
 } tally;
 
-enum { T_GEMM, T_GEMM_SPLIT, T_GEMM_EXTREME, T_DW, T_QUANT, T_DEQUANT, T_QADD, T_REQUANT, T_AVGPOOL, T_IM2COL, T_CONV, T_COUNT };
+enum { T_GEMM, T_GEMM_SPLIT, T_GEMM_EXTREME, T_DW, T_QUANT, T_DEQUANT, T_QADD, T_REQUANT, T_AVGPOOL, T_IM2COL, T_CONV,
+       T_MAXPOOL, T_COUNT };
 static const char *const k_test_names[T_COUNT] = {"qgemm",    "qgemm split", "qgemm extreme", "qdepthwise",     "quantize",
                                                  "dequantize", "qadd",       "qrequantize",   "qglobal_avgpool",
-                                                 "im2col_u8",  "qgemm_conv"};
+                                                 "im2col_u8",  "qgemm_conv",  "maxpool2d_q8"};
 static tally g_tally[T_COUNT];
 static int g_reported = 0;
 
@@ -689,6 +690,48 @@ static void conv_tests(void) {
     }
 }
 
+// ck_maxpool2d_q8 against its definition (the max of the in-image taps, int8 compared as signed),
+// strides 1-3 with the stride-2 AVX-512 path's block edges: widths around multiples of 32 outputs.
+static void maxpool_tests(void) {
+    for (int it = 0; it < 600; it++) {
+        int K = rnd(1, 4), s = it % 3 ? 2 : rnd(1, 3), d = it % 5 ? 1 : 2, is_signed = rnd(0, 1);
+        int C = rnd(1, 3), H = rnd(1, 20), W = it % 4 == 0 ? 64 * rnd(1, 4) + rnd(-2, 2) : rnd(1, 150);
+        int pt = rnd(0, K - 1), pl = rnd(0, K - 1), pb = rnd(0, K - 1), pr = rnd(0, K - 1);
+        if (W < 1) W = 1;
+        int oh = (H + pt + pb - (K - 1) * d - 1) / s + 1, ow = (W + pl + pr - (K - 1) * d - 1) / s + 1;
+        if (oh <= 0 || ow <= 0) continue;
+        ck_window g = {C, H, W, oh, ow, K, K, s, s, pt, pl, d, d};
+        size_t in_n = (size_t)C * H * W, out_n = (size_t)C * oh * ow + GUARD;
+        uint8_t *in = xmalloc(in_n), *want = xmalloc(out_n), *got = xmalloc(out_n);
+        for (size_t i = 0; i < in_n; i++) in[i] = (uint8_t)rnd(0, 255);
+        memset(want, 0x5A, out_n);
+        for (int c = 0; c < C; c++)
+            for (int y = 0; y < oh; y++)
+                for (int x = 0; x < ow; x++) {
+                    int best = is_signed ? -128 : 0;
+                    for (int kh = 0; kh < K; kh++)
+                        for (int kw = 0; kw < K; kw++) {
+                            int ih = y * s - pt + kh * d, iw = x * s - pl + kw * d;
+                            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                            uint8_t b = in[((size_t)c * H + ih) * W + iw];
+                            int v = is_signed ? (int)(int8_t)b : (int)b;
+                            if (v > best) best = v;
+                        }
+                    want[((size_t)c * oh + y) * ow + x] = (uint8_t)best;
+                }
+        char desc[160];
+        snprintf(desc, sizeof desc, "C%d %dx%d k%d s%d d%d pad %d,%d signed %d", C, H, W, K, s, d, pt, pl, is_signed);
+        for (int mi = 0; mi < NMODES; mi++) {
+            ck_set_dispatch(k_modes[mi]);
+            memset(got, 0x5A, out_n);
+            ck_maxpool2d_q8(in, got, is_signed, &g, 0, C);
+            record(T_MAXPOOL, mi, got, want, out_n, desc);
+        }
+        free(in); free(want); free(got);
+    }
+    ck_set_dispatch(1);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 int main(void) {
@@ -713,6 +756,7 @@ int main(void) {
     avgpool_tests();
     im2col_tests();
     conv_tests();
+    maxpool_tests();
     long total_bad = 0;
     printf("%-18s", "cases (bad)");
     for (int mi = 0; mi < NMODES; mi++) printf(" | mode %d %-12s", k_modes[mi], g_mode_names[mi]);
