@@ -106,9 +106,9 @@ final class QConvKernel: BoundKernel, @unchecked Sendable {
         self.scales = scales
         k = (inChannels / group) * g.kernel.h * g.kernel.w
         mode = g.mode(inChannels: inChannels, filters: filters, group: group)
-        // About 1 MiB of im2col columns per tile, but at least 256 columns: past k = 2048 the GEMM
-        // blocks K and keeps 256-column blocks of B in L2, so a narrower tile would stream the
-        // packed weights once per few columns again.
+        // The explicit im2col path (windows ck_qgemm_conv declines: stride 2 across, or no AVX-512
+        // VNNI): about 1 MiB of columns per tile, but at least 256 columns, since with a narrower
+        // tile each GEMM call would stream all the packed weights for a few columns.
         tileRows = max(1, min(g.outH, max((1 << 20) / max(1, k * g.outW), (256 + g.outW - 1) / g.outW)))
         let innerK = mode == .pointwise ? inChannels / group : k
         gemmK = innerK
