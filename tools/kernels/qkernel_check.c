@@ -62,10 +62,10 @@ typedef struct {
 } tally;
 
 enum { T_GEMM, T_GEMM_SPLIT, T_GEMM_EXTREME, T_DW, T_QUANT, T_DEQUANT, T_QADD, T_REQUANT, T_AVGPOOL, T_IM2COL, T_CONV,
-       T_MAXPOOL, T_COUNT };
+       T_MAXPOOL, T_RESIZE, T_COUNT };
 static const char *const k_test_names[T_COUNT] = {"qgemm",    "qgemm split", "qgemm extreme", "qdepthwise",     "quantize",
                                                  "dequantize", "qadd",       "qrequantize",   "qglobal_avgpool",
-                                                 "im2col_u8",  "qgemm_conv",  "maxpool2d_q8"};
+                                                 "im2col_u8",  "qgemm_conv",  "maxpool2d_q8", "resize_bilinear_q8"};
 static tally g_tally[T_COUNT];
 static int g_reported = 0;
 
@@ -732,6 +732,54 @@ static void maxpool_tests(void) {
     ck_set_dispatch(1);
 }
 
+// ck_resize_bilinear_q8: every path against the scalar one (mode 0), up- and downsampling (the
+// AVX-512 corner permute takes 16 columns whose sources span under 32 floats, the rest falls
+// back), codes / dequantized values, byte / fused-float output, row tails.
+static void resize_tests(void) {
+    for (int it = 0; it < 300; it++) {
+        int in_h = rnd(1, 24), in_w = rnd(1, 140), is_signed = rnd(0, 1);
+        float sh = rndf(0.25f, 4.5f), sw = it % 3 ? 4.0f : rndf(0.25f, 4.5f);
+        int out_h = ck_max_int(1, (int)(in_h * sh)), out_w = ck_max_int(1, (int)(in_w * sw)), C = rnd(1, 3);
+        int32_t *y0 = xmalloc(4 * (size_t)out_h), *y1 = xmalloc(4 * (size_t)out_h), *x0 = xmalloc(4 * (size_t)out_w),
+                *x1 = xmalloc(4 * (size_t)out_w);
+        float *wy = xmalloc(4 * (size_t)out_h), *wx = xmalloc(4 * (size_t)out_w);
+        // half_pixel source coordinates, clamped as onnxruntime does.
+        for (int y = 0; y < out_h; y++) {
+            float src = ((float)y + 0.5f) * (float)in_h / (float)out_h - 0.5f;
+            if (src < 0) src = 0;
+            int a = (int)src; if (a > in_h - 1) a = in_h - 1;
+            y0[y] = a, y1[y] = ck_min_int(a + 1, in_h - 1), wy[y] = src - (float)a;
+        }
+        for (int x = 0; x < out_w; x++) {
+            float src = ((float)x + 0.5f) * (float)in_w / (float)out_w - 0.5f;
+            if (src < 0) src = 0;
+            int a = (int)src; if (a > in_w - 1) a = in_w - 1;
+            x0[x] = a, x1[x] = ck_min_int(a + 1, in_w - 1), wx[x] = src - (float)a;
+        }
+        size_t in_n = (size_t)C * in_h * in_w, out_n = (size_t)C * out_h * out_w;
+        uint8_t *in = xmalloc(in_n);
+        for (size_t i = 0; i < in_n; i++) in[i] = (uint8_t)rnd(0, 255);
+        ck_qparams rq = {rndf(0.01f, 0.2f), is_signed ? rnd(-20, 20) : rnd(100, 150), is_signed};
+        ck_qparams dq = {rndf(0.01f, 0.2f), is_signed ? rnd(-20, 20) : rnd(100, 150), is_signed};
+        int variant = it % 4;   // 0: codes, bytes; 1: requant, bytes; 2: requant + dequant; 3: codes + dequant
+        const ck_qparams *r = variant == 1 || variant == 2 ? &rq : NULL, *d = variant >= 2 ? &dq : NULL;
+        size_t bytes = (d ? 4 : 1) * out_n + GUARD;
+        uint8_t *want = xmalloc(bytes), *got = xmalloc(bytes);
+        float *scratch = xmalloc(sizeof(float) * CK_RESIZE_Q8_SCRATCH(in_w, out_w));
+        char desc[160];
+        snprintf(desc, sizeof desc, "%dx%d -> %dx%d C%d signed %d variant %d", in_h, in_w, out_h, out_w, C, is_signed, variant);
+        for (int mi = 0; mi < NMODES; mi++) {
+            ck_set_dispatch(k_modes[mi]);
+            uint8_t *dst = mi == 0 ? want : got;
+            memset(dst, 0x5A, bytes);
+            ck_resize_bilinear_q8(in, dst, is_signed, r, d, in_h, in_w, out_h, out_w, y0, y1, wy, x0, x1, wx, 0, C, scratch);
+            record(T_RESIZE, mi, dst, want, bytes, desc);
+        }
+        free(y0); free(y1); free(x0); free(x1); free(wy); free(wx); free(in); free(want); free(got); free(scratch);
+    }
+    ck_set_dispatch(1);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 int main(void) {
@@ -757,6 +805,7 @@ int main(void) {
     im2col_tests();
     conv_tests();
     maxpool_tests();
+    resize_tests();
     long total_bad = 0;
     printf("%-18s", "cases (bad)");
     for (int mi = 0; mi < NMODES; mi++) printf(" | mode %d %-12s", k_modes[mi], g_mode_names[mi]);
