@@ -61,6 +61,17 @@ static int fast_epilogue_ok(const ck_requant *rq, int k, int m_begin, int m_end)
 #define NR64 64
 #define PANEL64_GROUP_BYTES (NR64 * 4)
 
+/// One k group of a 64-column panel from its 4 rows of 64 bytes: the byte/word unpacks give the
+/// vectors u_0..u_3 the 4 x 64 tiles read (lane L of u_i holds columns 16L+4i..16L+4i+3).
+CK_AVX512VNNI CK_INLINE void store_group64(const __m512i r[4], uint8_t *d) {
+    __m512i t0 = _mm512_unpacklo_epi8(r[0], r[1]), t1 = _mm512_unpackhi_epi8(r[0], r[1]);
+    __m512i t2 = _mm512_unpacklo_epi8(r[2], r[3]), t3 = _mm512_unpackhi_epi8(r[2], r[3]);
+    _mm512_storeu_si512((void *)d, _mm512_unpacklo_epi16(t0, t2));
+    _mm512_storeu_si512((void *)(d + 64), _mm512_unpackhi_epi16(t0, t2));
+    _mm512_storeu_si512((void *)(d + 128), _mm512_unpacklo_epi16(t1, t3));
+    _mm512_storeu_si512((void *)(d + 192), _mm512_unpackhi_epi16(t1, t3));
+}
+
 /// Packs k rows x nc columns of B into ceil(nc/64) panels of groups x 256 bytes; columns past nc
 /// and rows past k are zero.
 CK_AVX512VNNI CK_INLINE void pack_b64_body(const int FLIP, const uint8_t *b, int ldb, int k, int nc, uint8_t *dst) {
@@ -83,12 +94,7 @@ CK_AVX512VNNI CK_INLINE void pack_b64_body(const int FLIP, const uint8_t *b, int
                     if (FLIP) r[t] = _mm512_xor_si512(r[t], x80);
                 }
             }
-            __m512i t0 = _mm512_unpacklo_epi8(r[0], r[1]), t1 = _mm512_unpackhi_epi8(r[0], r[1]);
-            __m512i t2 = _mm512_unpacklo_epi8(r[2], r[3]), t3 = _mm512_unpackhi_epi8(r[2], r[3]);
-            _mm512_storeu_si512((void *)d, _mm512_unpacklo_epi16(t0, t2));
-            _mm512_storeu_si512((void *)(d + 64), _mm512_unpackhi_epi16(t0, t2));
-            _mm512_storeu_si512((void *)(d + 128), _mm512_unpacklo_epi16(t1, t3));
-            _mm512_storeu_si512((void *)(d + 192), _mm512_unpackhi_epi16(t1, t3));
+            store_group64(r, d);
         }
     }
 }
@@ -195,12 +201,7 @@ CK_AVX512VNNI CK_INLINE void pack_b64_conv_body(const int FLIP, const conv_sourc
                     if (FLIP) r[t] = _mm512_xor_si512(r[t], x80);
                 }
             }
-            __m512i t0 = _mm512_unpacklo_epi8(r[0], r[1]), t1 = _mm512_unpackhi_epi8(r[0], r[1]);
-            __m512i t2 = _mm512_unpacklo_epi8(r[2], r[3]), t3 = _mm512_unpackhi_epi8(r[2], r[3]);
-            _mm512_storeu_si512((void *)d, _mm512_unpacklo_epi16(t0, t2));
-            _mm512_storeu_si512((void *)(d + 64), _mm512_unpackhi_epi16(t0, t2));
-            _mm512_storeu_si512((void *)(d + 128), _mm512_unpacklo_epi16(t1, t3));
-            _mm512_storeu_si512((void *)(d + 192), _mm512_unpackhi_epi16(t1, t3));
+            store_group64(r, d);
         }
     }
 }
