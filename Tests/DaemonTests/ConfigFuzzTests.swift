@@ -1,5 +1,6 @@
 @testable import Daemon
 import Foundation
+import FuzzSupport
 import Testing
 
 /// A seeded mutation fuzzer for the daemon configuration: byte flips, truncations, duplicated
@@ -7,94 +8,17 @@ import Testing
 /// config/moeseg.toml. Each mutant must parse or fail with ConfigError problems of one line each
 /// (through a file: a DaemonError) within a bounded time; a crash in TOMLKit fails the run.
 @Suite struct ConfigFuzzTests {
-    /// SplitMix64: the same cases on every machine and every run.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let cases = 1500
     static let secondsPerCase = 1.0
 
-    /// Built once: making them per case would cost more than parsing them.
-    static let dottedKeys = [127, 128, 129, 10_000, 100_000].map { parts in (0..<parts).map { "k\($0)" }.joined(separator: ".") }
-    static let longKeys = [String(repeating: "k", count: 1_000), String(repeating: "k", count: 20_000)]
-    static let digits = String(repeating: "9", count: 20_000)
-
-    /// The line (without its line break) that holds byte `offset`.
-    static func lineRange(_ bytes: [UInt8], around offset: Int) -> Range<Int> {
-        var lower = min(offset, bytes.count), upper = lower
-        while lower > 0 && bytes[lower - 1] != 0x0A { lower -= 1 }
-        while upper < bytes.count && bytes[upper] != 0x0A { upper += 1 }
-        return lower..<upper
-    }
-
-    static func deep(_ depth: Int, _ rng: inout Generator) -> String {
-        switch Int.random(in: 0..<3, using: &rng) {
-        case 0: String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
-        case 1: String(repeating: "{a = ", count: depth) + "1" + String(repeating: "}", count: depth)
-        default: String(repeating: "[{b = ", count: depth / 2) + "[]" + String(repeating: "}]", count: depth / 2)
-        }
-    }
-
-    static func mutate(_ seed: [UInt8], _ rng: inout Generator) -> [UInt8] {
-        var bytes = seed
-        let at = Int.random(in: 0...bytes.count, using: &rng)
-        let line = Self.lineRange(bytes, around: at)
-        // Inserts `text` as a line of its own before the line at `at`.
-        func insertLine(_ text: String) { bytes.insert(contentsOf: Array(text.utf8) + [0x0A], at: line.lowerBound) }
-        switch Int.random(in: 0..<11, using: &rng) {
-        case 0:
-            for _ in 0..<Int.random(in: 1...8, using: &rng) where !bytes.isEmpty {
-                bytes[Int.random(in: 0..<bytes.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
-            }
-        case 1:
-            bytes.removeSubrange(at...)
-        case 2:
-            let copy = Array(bytes[line]) + [0x0A]
-            bytes.insert(contentsOf: copy, at: Self.lineRange(bytes, around: Int.random(in: 0...bytes.count, using: &rng)).lowerBound)
-        case 3:
-            bytes.removeSubrange(line.lowerBound..<min(bytes.count, line.upperBound + 1))
-        case 4:
-            let huge = ["99999999999999999999999999", "-9223372036854775809", "9223372036854775807", "1e999999", "-1e-999999",
-                        "0x" + String(repeating: "f", count: 40), Self.digits, "nan", "-inf", "1979-05-27T07:32:00Z"]
-            let value = huge[Int.random(in: 0..<huge.count, using: &rng)]
-            if let eq = bytes[line].firstIndex(of: UInt8(ascii: "=")) {
-                bytes.replaceSubrange((eq + 1)..<line.upperBound, with: Array(" \(value)".utf8))
-            } else {
-                insertLine("threads = \(value)")
-            }
-        case 5:
-            let key = ["deep", "maps", "cpus", "spec"][Int.random(in: 0..<4, using: &rng)]
-            let depth = [63, 64, 65, 255, 256, 257, 5_000, 40_000][Int.random(in: 0..<8, using: &rng)]
-            insertLine("\(key) = \(deep(depth, &rng))")
-        case 6:
-            let key = Self.dottedKeys[Int.random(in: 0..<5, using: &rng)]
-            insertLine(Bool.random(using: &rng) ? "[\(key)]" : "\(key) = 1")
-        case 7:
-            let long = Self.longKeys[Int.random(in: 0..<2, using: &rng)]
-            insertLine(Bool.random(using: &rng) ? "\(long) = 1" : "\"\(long)\" = \"\(long)\"")
-        case 8:
-            let invalid: [[UInt8]] = [[0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x00]]
-            bytes.insert(contentsOf: invalid[Int.random(in: 0..<invalid.count, using: &rng)], at: at)
-        case 9:
-            // Punctuation that opens or closes structure, where it does the most damage.
-            let marks: [[UInt8]] = ["[", "]", "[[", "{", "}", "=", "\"", "'", "\"\"\"", "'''", ".", ",", "#", "\\", "\n", "\r"].map { Array($0.utf8) }
-            bytes.insert(contentsOf: marks[Int.random(in: 0..<marks.count, using: &rng)], at: at)
-        default:
-            // Controls and separators inside quoted keys and strings reach error messages.
-            let names = ["\"a\\nb\" = 1", "name\u{2028} = 1", "[\"x\\u001B[2J\"]", "spec = \"\\u0000\"", "\"\\r\" = 2",
-                         "stream = \"a\\nb\"", "level = \"\\u2028\""]
-            insertLine(names[Int.random(in: 0..<names.count, using: &rng)])
-        }
-        return bytes
-    }
+    static let mutator = TOMLMutator(
+        dottedKeyParts: [127, 128, 129, 10_000, 100_000],
+        hugeValues: ["99999999999999999999999999", "-9223372036854775809", "9223372036854775807", "1e999999", "-1e-999999",
+                     "0x" + String(repeating: "f", count: 40), TOMLMutator.digits, "nan", "-inf", "1979-05-27T07:32:00Z"],
+        valueKey: "threads", deepKeys: ["deep", "maps", "cpus", "spec"], depths: [63, 64, 65, 255, 256, 257, 5_000, 40_000],
+        marks: ["[", "]", "[[", "{", "}", "=", "\"", "'", "\"\"\"", "'''", ".", ",", "#", "\\", "\n", "\r"],
+        names: ["\"a\\nb\" = 1", "name\u{2028} = 1", "[\"x\\u001B[2J\"]", "spec = \"\\u0000\"", "\"\\r\" = 2",
+                "stream = \"a\\nb\"", "level = \"\\u2028\""])
 
     /// Problems are one line each and the parse took bounded time. Most cases go to
     /// `DaemonConfig.parse`; every fourth, and invalid UTF-8, through a file and `loadConfig`.
@@ -136,11 +60,11 @@ import Testing
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let file = scratch.appendingPathComponent("moeseg.toml")
-        var rng = Generator(state: 20_261_204)
+        var rng = SplitMix64(state: 20_261_204)
         var parsed = 0
         for index in 0..<Self.cases {
             var mutant = seed
-            for _ in 0..<Int.random(in: 1...3, using: &rng) { mutant = Self.mutate(mutant, &rng) }
+            for _ in 0..<Int.random(in: 1...3, using: &rng) { mutant = Self.mutator.mutate(mutant, &rng) }
             if try Self.check(mutant, case: index, file: file) { parsed += 1 }
         }
         print("config fuzz: \(Self.cases) cases, \(parsed) parsed, \(Self.cases - parsed) rejected")

@@ -1,28 +1,18 @@
 import Engine
 import Foundation
+import FuzzSupport
 import Testing
 
 /// A seeded mutation fuzzer for the ONNX loader: truncations, byte flips, random spans and
 /// splices of real fixture models. Every mutant must load or throw an EngineError; a trap
 /// (crash) fails the whole test run. Bounded in time so CI stays predictable.
 @Suite struct LoaderFuzzTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func seedModels() -> [Data] {
         let preferred = ["op_conv_groups", "op_resize_linear", "op_maxpool", "gate_simple", "lraspp_mobilenet_v3_large"]
         return preferred.compactMap { try? Data(contentsOf: FixtureCase.root.appendingPathComponent("\($0)/model.onnx")) }
     }
 
-    static func mutate(_ data: Data, _ rng: inout Generator) -> Data {
+    static func mutate(_ data: Data, _ rng: inout SplitMix64) -> Data {
         var bytes = [UInt8](data)
         switch Int.random(in: 0..<5, using: &rng) {
         case 0:
@@ -53,7 +43,7 @@ import Testing
     @Test func mutatedModelsNeverCrash() throws {
         let seeds = Self.seedModels()
         try #require(!seeds.isEmpty, "fuzz seeds missing under \(FixtureCase.root.path)")
-        var rng = Generator(state: 20261123)
+        var rng = SplitMix64(state: 20261123)
         let deadline = Date().addingTimeInterval(20)
         var loaded = 0, rejected = 0, iterations = 0
         while Date() < deadline && iterations < 3000 {
