@@ -65,6 +65,7 @@ static void fill_table(ck_platform *t, int mode, int all_features) {
     t->avx512 = 0;
     t->gemm = ck_gemm_scalar;
     t->qgemm_name = "scalar";
+    t->qgemm_columns = 1;
     t->qgemm = NULL;  // QuantDispatch.c calls the scalar reference directly
     t->qdepthwise = ck_qdepthwise_conv2d_scalar;
     t->quantize = ck_quantize_scalar;
@@ -77,6 +78,7 @@ static void fill_table(ck_platform *t, int mode, int all_features) {
         t->avx2 = 1;
         t->gemm = ck_gemm_avx2;
         t->qgemm_name = "avx2";
+        t->qgemm_columns = CK_QGEMM_NR_AVX2;
         t->qgemm = ck_qgemm_avx2;
         t->qdepthwise = ck_qdepthwise_avx2;
         t->quantize = ck_quantize_avx2;
@@ -87,6 +89,7 @@ static void fill_table(ck_platform *t, int mode, int all_features) {
     }
     if (f & CK_FEATURE_AVXVNNI) {
         t->qgemm_name = "avx-vnni";
+        t->qgemm_columns = CK_QGEMM_NR_AVXVNNI;
         t->qgemm = ck_qgemm_avxvnni;
         t->qdepthwise = ck_qdepthwise_avxvnni;
     }
@@ -96,6 +99,7 @@ static void fill_table(ck_platform *t, int mode, int all_features) {
     }
     if (f & CK_FEATURE_AVX512VNNI) {
         t->qgemm_name = "avx512-vnni";
+        t->qgemm_columns = 64;   // the 4 x 64 tiles
         t->qgemm = ck_qgemm_avx512vnni;
         t->qgemm_conv = ck_qgemm_conv_avx512vnni;
         t->qdepthwise = ck_qdepthwise_avx512vnni;

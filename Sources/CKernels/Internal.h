@@ -291,6 +291,7 @@ typedef struct {
     int avx2, avx512;          // answers of ck_use_avx2 / ck_use_avx512
     ck_gemm_driver_fn gemm;    // fp32 ck_gemm_packed
     const char *qgemm_name;    // ck_qgemm_path()
+    int qgemm_columns;         // ck_qgemm_column_step()
     ck_qgemm_fn qgemm;
     ck_qgemm_conv_fn qgemm_conv;   // NULL: ck_qgemm_conv declines (the caller uses im2col + ck_qgemm)
     ck_qdepthwise_fn qdepthwise;

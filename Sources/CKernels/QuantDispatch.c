@@ -11,6 +11,7 @@ size_t ck_qgemm_scratch_size(int k) {
 }
 
 const char *ck_qgemm_path(void) { return ck_platform_get()->qgemm_name; }
+int ck_qgemm_column_step(void) { return ck_platform_get()->qgemm_columns; }
 
 void ck_qgemm(int m, int n, int k, const void *packed_a, const uint8_t *b, int ldb, int b_signed, void *c,
               int ldc, const ck_requant *rq, int m_begin, int m_end, int n_begin, int n_end, void *scratch) {

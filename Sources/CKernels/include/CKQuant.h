@@ -127,6 +127,10 @@ void ck_maxpool2d_q8(const void *in, void *out, int is_signed, const ck_window *
 /// "scalar" (it follows ck_set_dispatch).
 const char *ck_qgemm_path(void);
 
+/// Columns of that path's tiles: a column range split between threads at multiples of it leaves
+/// no thread a partial tile but the last (it follows ck_set_dispatch).
+int ck_qgemm_column_step(void);
+
 #ifdef __cplusplus
 }
 #endif

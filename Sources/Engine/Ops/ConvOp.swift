@@ -196,10 +196,11 @@ final class ConvKernel: BoundKernel, @unchecked Sendable {
         }
     }
 
-    /// Splits a GEMM's M×N output between threads along its larger dimension.
-    static func split(m: Int, n: Int, part: Int, parts: Int) -> (m: Range<Int>, n: Range<Int>) {
+    /// Splits a GEMM's M×N output between threads along its larger dimension; column ranges start at
+    /// multiples of `columnStep` (the kernel's tile width), so no thread but the last gets a partial tile.
+    static func split(m: Int, n: Int, part: Int, parts: Int, columnStep: Int = 48) -> (m: Range<Int>, n: Range<Int>) {
         if n >= m * 2 || m < parts * 8 {
-            let step = ((n + parts - 1) / parts + 47) / 48 * 48
+            let step = ((n + parts - 1) / parts + columnStep - 1) / columnStep * columnStep
             return (0..<m, min(n, part * step)..<min(n, (part + 1) * step))
         }
         return ((m * part / parts)..<(m * (part + 1) / parts), 0..<n)

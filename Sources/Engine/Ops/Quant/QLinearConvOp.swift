@@ -200,7 +200,7 @@ final class QConvKernel: BoundKernel, @unchecked Sendable {
         func work(_ part: Int) {  // a local function, not a closure value (no context allocation)
             guard part < parts else { return }
             for gi in 0..<group {
-                let s = ConvKernel.split(m: mg, n: hw, part: part, parts: parts)
+                let s = ConvKernel.split(m: mg, n: hw, part: part, parts: parts, columnStep: Int(ck_qgemm_column_step()))
                 guard !s.m.isEmpty, !s.n.isEmpty else { continue }
                 var r = QConvKernel.groupRequant(rq.pointee, offset: gi * mg)
                 ck_qgemm(Int32(mg), Int32(hw), Int32(kg), packed! + gi * packedStride, x + gi * kg * hw, Int32(hw), signed,
@@ -228,7 +228,7 @@ final class QConvKernel: BoundKernel, @unchecked Sendable {
             let parts = threads
             func implicitWork(_ part: Int) {
                 guard part < parts else { return }
-                let s = ConvKernel.split(m: mg, n: hw, part: part, parts: parts)
+                let s = ConvKernel.split(m: mg, n: hw, part: part, parts: parts, columnStep: Int(ck_qgemm_column_step()))
                 guard !s.m.isEmpty, !s.n.isEmpty else { return }
                 let scratchBytes = UnsafeMutableRawPointer(bytes(scratch[part])) + columnBytes
                 var win = window
