@@ -1,29 +1,70 @@
+import CKernels
 import Sensors
 
 /// Frame (rgb8/bgr8/yuyv/mono8, any size) → bilinear resize → x = (pixel·scale − mean)/std →
-/// NCHW float planes in the manifest's channel order. The resize tables are rebuilt only when
-/// the frame size changes, so a steady stream allocates nothing.
+/// NCHW float planes in the manifest's channel order (ck_preprocess_rows). The resize tables are
+/// rebuilt only when the frame size changes, so a steady stream allocates nothing. Output rows
+/// can be split between threads (`withFrame` then `rows(part:of:)`); any split gives the same bytes.
 public final class Preprocessor {
     public let width: Int
     public let height: Int
+    /// How many parts `rows(part:of:)` may split a frame into (one scratch each).
+    public let parts: Int
     private let gain: [Float]
     private let offset: [Float]
     /// Source channel (0 = R, 1 = G, 2 = B) of each output plane.
     private let order: [Int]
     private var sourceWidth = -1, sourceHeight = -1
-    private var x0: [Int32] = [], x1: [Int32] = [], wx: [Float] = []
-    private var y0: [Int32] = [], y1: [Int32] = [], wy: [Float] = []
-    private var rowA: [Float] = [], rowB: [Float] = []
+    /// The kernel's arguments; a raw pointer, so worker threads read it without Swift's
+    /// exclusivity checks on a class property.
+    private let args: UnsafeMutablePointer<ck_preprocess_args>
+    private let columnTaps: UnsafeMutableBufferPointer<Int32>   // x0 then x1
+    private let columnWeights: UnsafeMutableBufferPointer<Float>
+    private let rowTaps: UnsafeMutableBufferPointer<Int32>      // y0 then y1
+    private let rowWeights: UnsafeMutableBufferPointer<Float>
+    private let scratch: UnsafeMutableBufferPointer<Float>
 
-    /// Sets up for the model input of `input`.
-    public init(input: MixtureManifest.Input) {
+    /// Sets up for the model input of `input`, splittable into up to `parts` row ranges.
+    public init(input: MixtureManifest.Input, parts: Int = 1) {
         width = input.width
         height = input.height
+        self.parts = max(1, parts)
         gain = (0..<3).map { input.scale / input.std[$0] }
         offset = (0..<3).map { -input.mean[$0] / input.std[$0] }
         order = input.color == .rgb ? [0, 1, 2] : [2, 1, 0]
-        rowA = [Float](repeating: 0, count: width * 3)
-        rowB = [Float](repeating: 0, count: width * 3)
+        args = .allocate(capacity: 1)
+        args.initialize(to: ck_preprocess_args())
+        columnTaps = .allocate(capacity: 2 * width)
+        columnTaps.initialize(repeating: 0)
+        columnWeights = .allocate(capacity: width)
+        columnWeights.initialize(repeating: 0)
+        rowTaps = .allocate(capacity: 2 * height)
+        rowTaps.initialize(repeating: 0)
+        rowWeights = .allocate(capacity: height)
+        rowWeights.initialize(repeating: 0)
+        let perPart = ck_preprocess_scratch_floats(Int32(width))
+        scratch = .allocate(capacity: perPart * self.parts)
+        scratch.initialize(repeating: 0)
+        args.pointee.out_w = Int32(width)
+        args.pointee.out_h = Int32(height)
+        args.pointee.x0 = UnsafePointer(columnTaps.baseAddress!)
+        args.pointee.x1 = UnsafePointer(columnTaps.baseAddress! + width)
+        args.pointee.wx = UnsafePointer(columnWeights.baseAddress!)
+        args.pointee.y0 = UnsafePointer(rowTaps.baseAddress!)
+        args.pointee.y1 = UnsafePointer(rowTaps.baseAddress! + height)
+        args.pointee.wy = UnsafePointer(rowWeights.baseAddress!)
+        args.pointee.gain = (gain[order[0]], gain[order[1]], gain[order[2]])
+        args.pointee.offset = (offset[order[0]], offset[order[1]], offset[order[2]])
+        args.pointee.order = (Int32(order[0]), Int32(order[1]), Int32(order[2]))
+    }
+
+    deinit {
+        args.deallocate()
+        columnTaps.deallocate()
+        columnWeights.deallocate()
+        rowTaps.deallocate()
+        rowWeights.deallocate()
+        scratch.deallocate()
     }
 
     /// Half-pixel-centre bilinear taps (as PyTorch's `align_corners=False` and OpenCV), edge clamped.
@@ -44,12 +85,15 @@ public final class Preprocessor {
         guard frame.width != sourceWidth || frame.height != sourceHeight else { return }
         sourceWidth = frame.width
         sourceHeight = frame.height
-        (x0, x1, wx) = Self.taps(source: frame.width, target: width)
-        (y0, y1, wy) = Self.taps(source: frame.height, target: height)
+        let x = Self.taps(source: frame.width, target: width), y = Self.taps(source: frame.height, target: height)
+        for i in 0..<width { (columnTaps[i], columnTaps[width + i], columnWeights[i]) = (x.lo[i], x.hi[i], x.weight[i]) }
+        for i in 0..<height { (rowTaps[i], rowTaps[height + i], rowWeights[i]) = (y.lo[i], y.hi[i], y.weight[i]) }
     }
 
-    /// Writes the normalised 3×H×W input into `out`; throws for a frame that cannot be read.
-    public func process(_ frame: Frame, into out: UnsafeMutablePointer<Float>) throws {
+    /// Checks `frame`, readies the kernel for it and runs `body`, inside which `rows(part:of:)`
+    /// writes the normalised 3×H×W input into `out` from any threads; throws for a frame that
+    /// cannot be read.
+    public func withFrame<R>(_ frame: Frame, into out: UnsafeMutablePointer<Float>, _ body: () throws -> R) throws -> R {
         guard frame.width > 0, frame.height > 0 else {
             throw MixtureError.invalidConfiguration("empty frame \(frame.width)×\(frame.height)")
         }
@@ -61,55 +105,32 @@ public final class Preprocessor {
             throw MixtureError.bufferSize(name: "frame pixels", expected: frame.stride * frame.height, actual: frame.pixels.count)
         }
         prepare(frame)
-        let plane = width * height
-        frame.pixels.withUnsafeBufferPointer { pixels in
-            rowA.withUnsafeMutableBufferPointer { a in
-                rowB.withUnsafeMutableBufferPointer { b in
-                    for y in 0..<height {
-                        horizontal(pixels.baseAddress!, frame, row: Int(y0[y]), into: a.baseAddress!)
-                        horizontal(pixels.baseAddress!, frame, row: Int(y1[y]), into: b.baseAddress!)
-                        let t = wy[y]
-                        for c in 0..<3 {
-                            let source = order[c]
-                            let g = gain[source], o = offset[source]
-                            let dst = out + c * plane + y * width
-                            for x in 0..<width {
-                                let top = a[x * 3 + source], bottom = b[x * 3 + source]
-                                dst[x] = (top + (bottom - top) * t) * g + o
-                            }
-                        }
-                    }
-                }
+        return try frame.pixels.withUnsafeBufferPointer { pixels in
+            args.pointee.pixels = pixels.baseAddress
+            args.pointee.format = switch frame.format {
+            case .rgb8: Int32(CK_PIXEL_RGB8)
+            case .bgr8: Int32(CK_PIXEL_BGR8)
+            case .mono8: Int32(CK_PIXEL_MONO8)
+            case .yuyv: Int32(CK_PIXEL_YUYV)
             }
+            (args.pointee.width, args.pointee.height) = (Int32(frame.width), Int32(frame.height))
+            args.pointee.stride = Int32(frame.stride)
+            args.pointee.out = out
+            defer { args.pointee.pixels = nil }
+            return try body()
         }
     }
 
-    /// One source row resampled horizontally to `width` RGB triples (0...255 floats).
-    private func horizontal(_ pixels: UnsafePointer<UInt8>, _ frame: Frame, row: Int, into out: UnsafeMutablePointer<Float>) {
-        let line = pixels + row * frame.stride
-        for x in 0..<width {
-            let l = rgb(line, frame.format, Int(x0[x])), r = rgb(line, frame.format, Int(x1[x]))
-            let t = wx[x]
-            out[x * 3] = l.0 + (r.0 - l.0) * t
-            out[x * 3 + 1] = l.1 + (r.1 - l.1) * t
-            out[x * 3 + 2] = l.2 + (r.2 - l.2) * t
-        }
+    /// Output rows of part `part` of `parts` (at most `self.parts`); only inside `withFrame`.
+    public func rows(part: Int, of parts: Int) {
+        precondition(parts >= 1 && parts <= self.parts && (0..<parts).contains(part) && args.pointee.pixels != nil)
+        let perPart = ck_preprocess_scratch_floats(Int32(width))
+        ck_preprocess_rows(args, Int32(height * part / parts), Int32(height * (part + 1) / parts), scratch.baseAddress! + part * perPart)
     }
 
-    /// The RGB value of pixel `x` of a row; YUYV is BT.601 limited range (what V4L2 cameras send).
-    @inline(__always)
-    private func rgb(_ line: UnsafePointer<UInt8>, _ format: PixelFormat, _ x: Int) -> (Float, Float, Float) {
-        switch format {
-        case .rgb8: return (Float(line[x * 3]), Float(line[x * 3 + 1]), Float(line[x * 3 + 2]))
-        case .bgr8: return (Float(line[x * 3 + 2]), Float(line[x * 3 + 1]), Float(line[x * 3]))
-        case .mono8: let v = Float(line[x]); return (v, v, v)
-        case .yuyv:
-            let pair = line + (x / 2) * 4
-            let yv = 1.164383 * (Float(pair[(x & 1) * 2]) - 16)
-            let u = Float(pair[1]) - 128, v = Float(pair[3]) - 128
-            func clamp(_ f: Float) -> Float { f < 0 ? 0 : (f > 255 ? 255 : f) }
-            return (clamp(yv + 1.596027 * v), clamp(yv - 0.391762 * u - 0.812968 * v), clamp(yv + 2.017232 * u))
-        }
+    /// Writes the normalised 3×H×W input into `out` on this thread; throws for a frame that cannot be read.
+    public func process(_ frame: Frame, into out: UnsafeMutablePointer<Float>) throws {
+        try withFrame(frame, into: out) { rows(part: 0, of: 1) }
     }
 }
 

@@ -78,6 +78,82 @@ struct PreprocessorTests {
         #expect(abs(red[32] - Self.expected([0, 0, 0], channel: 1)) < 0.05)
     }
 
+    /// The per-pixel formula of docs/mixture.md, written plainly: bilinear on RGB floats, then
+    /// (value·scale − mean)/std as value·gain + offset, no fused multiply-adds (Swift does not fuse).
+    static func reference(_ frame: Frame, _ input: MixtureManifest.Input) -> [Float] {
+        let (w, h) = (input.width, input.height)
+        let (x0, x1, wx) = Preprocessor.taps(source: frame.width, target: w)
+        let (y0, y1, wy) = Preprocessor.taps(source: frame.height, target: h)
+        let order = input.color == .rgb ? [0, 1, 2] : [2, 1, 0]
+        func clamp(_ f: Float) -> Float { f < 0 ? 0 : (f > 255 ? 255 : f) }
+        func rgb(_ row: Int, _ x: Int) -> [Float] {
+            let p = frame.pixels, o = row * frame.stride
+            switch frame.format {
+            case .rgb8: return [Float(p[o + x * 3]), Float(p[o + x * 3 + 1]), Float(p[o + x * 3 + 2])]
+            case .bgr8: return [Float(p[o + x * 3 + 2]), Float(p[o + x * 3 + 1]), Float(p[o + x * 3])]
+            case .mono8: return [Float](repeating: Float(p[o + x]), count: 3)
+            case .yuyv:
+                let pair = o + (x / 2) * 4
+                let yv = Float(1.164383) * (Float(p[pair + (x & 1) * 2]) - 16)
+                let u = Float(p[pair + 1]) - 128, v = Float(p[pair + 3]) - 128
+                let g1 = yv - Float(0.391762) * u
+                return [clamp(yv + Float(1.596027) * v), clamp(g1 - Float(0.812968) * v), clamp(yv + Float(2.017232) * u)]
+            }
+        }
+        func horizontal(_ row: Int, _ x: Int) -> [Float] {
+            let l = rgb(row, Int(x0[x])), r = rgb(row, Int(x1[x])), t = wx[x]
+            return (0..<3).map { l[$0] + (r[$0] - l[$0]) * t }
+        }
+        var out = [Float](repeating: 0, count: 3 * w * h)
+        for y in 0..<h {
+            for x in 0..<w {
+                let top = horizontal(Int(y0[y]), x), bottom = horizontal(Int(y1[y]), x), t = wy[y]
+                for c in 0..<3 {
+                    let s = order[c]
+                    let gain = input.scale / input.std[s], offset = -input.mean[s] / input.std[s]
+                    out[c * w * h + y * w + x] = (top[s] + (bottom[s] - top[s]) * t) * gain + offset
+                }
+            }
+        }
+        return out
+    }
+
+    @Test func matchesTheReferenceBitForBitForEveryFormatSizeAndRowSplit() throws {
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            seed &+= 0x9E37_79B9_7F4A_7C15
+            var z = seed
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let bgrModel = MixtureManifest.Input(width: 13, height: 7, color: .bgr, scale: 1.0 / 255,
+                                             mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+        var cases = 0
+        for format in PixelFormat.allCases {
+            for (w, h) in [(8, 4), (26, 14), (7, 3), (40, 5), (13, 7)] where format != .yuyv || w % 2 == 0 {
+                for input in [Self.input, bgrModel] {
+                    var frame = Frame()
+                    frame.reshape(width: w, height: h, format: format)
+                    for i in frame.pixels.indices { frame.pixels[i] = UInt8(truncatingIfNeeded: next()) }
+                    let want = Self.reference(frame, input)
+                    for parts in [1, 2, 3] {
+                        let pre = Preprocessor(input: input, parts: parts)
+                        var got = [Float](repeating: .nan, count: want.count)
+                        try got.withUnsafeMutableBufferPointer { out in
+                            try pre.withFrame(frame, into: out.baseAddress!) {
+                                for p in (0..<parts).reversed() { pre.rows(part: p, of: parts) }
+                            }
+                        }
+                        #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(format) \(w)x\(h) -> \(input.width)x\(input.height) in \(parts)")
+                        cases += 1
+                    }
+                }
+            }
+        }
+        #expect(cases == 4 * 5 * 2 * 3 - 2 * 2 * 3)
+    }
+
     @Test func badFramesThrow() throws {
         var odd = Frame()
         odd.reshape(width: 7, height: 2, format: .yuyv)

@@ -14,6 +14,7 @@
 #include "CKMixtureTile.h"
 #include "CKWindow.h"
 #include "CKQuant.h"
+#include "CKPreprocess.h"
 
 #ifdef __cplusplus
 extern "C" {
