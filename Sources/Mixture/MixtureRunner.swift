@@ -182,7 +182,7 @@ public final class MixtureRunner {
     /// on the caller's thread (workers never touch a Swift array another result may share).
     private let expertSeconds: UnsafeMutableBufferPointer<Double>
 
-    private enum Phase: Int { case experts, uncertainty }
+    private enum Phase: Int { case preprocess, experts, uncertainty }
     private var phase = Phase.experts
 
     /// Builds sessions (each with `options.threads` threads), workers and every buffer.
@@ -206,7 +206,6 @@ public final class MixtureRunner {
         sessions = made.experts
         gateSession = made.gate
         convSession = made.conv
-        preprocessor = Preprocessor(input: manifest.input)
         input = arena.floats(3 * pixels)
         mixWeights = arena.floats(manifest.experts.count * c)
         mixColumn = arena.doubles(manifest.experts.count)
@@ -219,6 +218,7 @@ public final class MixtureRunner {
         activeSamples = options.routing.samples
         let workerCount = kind == .mcDropout ? copies : manifest.experts.count
         uncertaintyParts = options.parallelExperts ? max(1, min(workerCount, processors)) : 1
+        preprocessor = Preprocessor(input: manifest.input, parts: uncertaintyParts)
         cpuSlots = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: max(workerCount, uncertaintyParts, 1))
         cpuSlots.initialize(repeating: 0)
         expertSeconds = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, kind == .mcDropout ? passes : manifest.experts.count))
@@ -315,7 +315,10 @@ public final class MixtureRunner {
     /// frame index of routing samples and dropout masks (so replays reproduce them).
     public func process(frame: Frame) throws -> MixtureFrameResult {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        try preprocessor.process(frame, into: input.baseAddress!)
+        // The workers wait for the experts anyway: they preprocess a share of the rows each.
+        try preprocessor.withFrame(frame, into: input.baseAddress!) {
+            if workers.isEmpty || preprocessor.parts == 1 { preprocessor.rows(part: 0, of: 1) } else { dispatch(.preprocess) }
+        }
         let t1 = DispatchTime.now().uptimeNanoseconds
         return try run(frameIndex: frame.sequence, start: t0, preprocess: Double(t1 - t0) / 1e9)
     }
@@ -348,7 +351,6 @@ public final class MixtureRunner {
         timings.expertStage = Double(t1 - t0) / 1e9
         timings.expertsCPU = Double(cpuSlots.reduce(0, &+)) / 1e9
         for i in timings.experts.indices { timings.experts[i] = expertSeconds[i] }
-        if options.temperature != 1 { scaleMemberLogits(by: Float(1 / options.temperature)) }
         cpuSlots.update(repeating: 0)
         var scores = FrameScores()
         let manifest = model.manifest
@@ -453,6 +455,8 @@ public final class MixtureRunner {
     /// Worker `index`'s share of the current phase.
     private func work(_ index: Int) {
         switch phase {
+        case .preprocess:
+            if index < preprocessor.parts { preprocessor.rows(part: index, of: preprocessor.parts) }
         case .experts: work(index, of: workers.count)
         case .uncertainty:
             guard index < uncertaintyParts else { return }
@@ -485,6 +489,7 @@ public final class MixtureRunner {
                 session.run()
                 let logits = session.outputBuffer(interface.logitsOutput)
                 (passLogits.baseAddress! + pass * c * pixels).update(from: logits.baseAddress!, count: logits.count)
+                scaleByTemperature(UnsafeMutableBufferPointer(rebasing: passLogits[(pass * c * pixels)..<((pass + 1) * c * pixels)]))
                 expertSeconds[pass] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 cpuSlots[index] &+= threadCPUNanos() - c0
                 pass += count
@@ -496,6 +501,8 @@ public final class MixtureRunner {
         let session = sessions[index]
         session.inputBuffer(0).baseAddress!.update(from: input.baseAddress!, count: input.count)
         session.run()
+        let logits = session.outputBuffer(model.experts[index].logitsOutput)
+        scaleByTemperature(UnsafeMutableBufferPointer(mutating: logits))
         expertSeconds[index] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         cpuSlots[index] &+= threadCPUNanos() - c0
     }
@@ -526,14 +533,12 @@ public final class MixtureRunner {
         return nil
     }
 
-    /// z ← z/T on every member's logits in place (the buffers are rewritten by the next frame).
-    private func scaleMemberLogits(by factor: Float) {
-        let members = model.manifest.mcDropout?.passes ?? model.experts.count
-        for e in 0..<members {
-            let logits = expertLogits(e)
-            let p = UnsafeMutablePointer(mutating: logits.baseAddress!)
-            for i in 0..<logits.count { p[i] *= factor }
-        }
+    /// z ← z/T on one member's logits in place (the buffers are rewritten by the next frame), on
+    /// the worker that computed them while they are still in its cache.
+    private func scaleByTemperature(_ logits: UnsafeMutableBufferPointer<Float>) {
+        guard options.temperature != 1, let p = logits.baseAddress else { return }
+        let factor = Float(1 / options.temperature)
+        for i in 0..<logits.count { p[i] *= factor }
     }
 
     func expertLogits(_ e: Int) -> UnsafeBufferPointer<Float> {
