@@ -25,6 +25,11 @@ struct EndToEndTests {
             maps = ["pe_stacked", "mi_stacked", "mi_weighted", "ev", "gate_entropy", "routing_mi"]
             essential_maps = ["mi_weighted"]
 
+            # A deadline no frame misses on a loaded CI machine: this test checks the wire, and
+            # the status line's mode must stay "full" (BudgetTests cover degrading).
+            [budget]
+            deadline_ms = 60000
+
             """.write(to: config, atomically: true, encoding: .utf8)
         let daemon = try DaemonProcess(try DaemonFixtures.moeseg(), [
             "run", "--config", config.path, "--source", "replay:\(recording)", "--model", model, "--endpoint", endpoint,
@@ -84,7 +89,9 @@ struct EndToEndTests {
         let first = try late.receive(timeout: 2)
         let metaSeconds = Date().timeIntervalSince(start)
         #expect(first?.kind == .meta)
-        #expect(metaSeconds < 0.1, "meta after \(metaSeconds) s")
+        // Meta is sent only on a subscription (no periodic copy), so its arrival proves the re-send;
+        // the bound is loose because two busy cores can delay the publisher's 50 ms poll.
+        #expect(metaSeconds < 1, "meta after \(metaSeconds) s")
         late.close()
 
         // The Python client (tools/client) decodes the same stream.
@@ -92,7 +99,7 @@ struct EndToEndTests {
         let (status, out, err) = try DaemonFixtures.runToEnd(python, [
             DaemonFixtures.packageRoot.appendingPathComponent("tools/client/check_stream.py").path,
             "--endpoint", endpoint, "--count", "600", "--expect-topics", "seg,unc,ood,status,meta",
-            "--meta-within-ms", "100", "--timeout", "30",
+            "--meta-within-ms", "1000", "--timeout", "30",
         ])
         #expect(status == 0, "check_stream.py: \(out) \(err)")
         let summary = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
