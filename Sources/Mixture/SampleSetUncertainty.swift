@@ -94,7 +94,8 @@ public final class SampleSetUncertainty {
         let range = MixtureUncertainty.partRange(part, of: count, pixels: pixels)
         let w = workspaces[part]
         w.resetScores()
-        lastPartCount = count
+        // One writer: the parts run on several threads at once, and all pass the same count.
+        if part == 0 { lastPartCount = count }
         guard !range.isEmpty else { return }
         var args = ck_mix_tile_args()
         args.experts = Int32(samples)

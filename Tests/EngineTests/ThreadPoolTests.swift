@@ -8,10 +8,14 @@ import Testing
 /// without hanging.
 @Suite("Thread pool")
 struct ThreadPoolTests {
+    /// A slot per part in raw memory: parts write their own slots at once, which a Swift array
+    /// (one value, so one exclusive access per write) would not allow.
     final class Counts: @unchecked Sendable {
         let runs = Atomic<Int>(0)
-        var perPart: [Int]
-        init(parts: Int) { perPart = [Int](repeating: 0, count: parts) }
+        let slots: UnsafeMutableBufferPointer<Int>
+        init(parts: Int) { slots = .allocate(capacity: parts); slots.initialize(repeating: 0) }
+        deinit { slots.deallocate() }
+        var perPart: [Int] { Array(slots) }
     }
 
     @Test(arguments: [2, 3])
@@ -20,7 +24,7 @@ struct ThreadPoolTests {
         let counts = Counts(parts: threads)
         for _ in 0..<20_000 {
             pool.run { part in
-                counts.perPart[part] += 1   // each part has its own slot, and a job ends before the next starts
+                counts.slots[part] += 1   // each part has its own slot, and a job ends before the next starts
                 counts.runs.add(1, ordering: .relaxed)
             }
         }
@@ -34,7 +38,7 @@ struct ThreadPoolTests {
         for round in 0..<5 {
             Thread.sleep(forTimeInterval: 0.02)   // far past the spin: the worker sleeps on the condition
             let counts = Counts(parts: 2)
-            pool.run { part in counts.perPart[part] = round + part }
+            pool.run { part in counts.slots[part] = round + part }
             sums.append(counts.perPart.reduce(0, +))
         }
         #expect(sums == [1, 3, 5, 7, 9])
