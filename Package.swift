@@ -54,9 +54,11 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Seeded generators and mutators the fuzz suites share (test code, built only for tests).
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
-        .testTarget(name: "DaemonTests", dependencies: ["FuzzSupport", "Daemon", "Sensors", "Recording", "Mixture", "Wire",
+        // The moeseg binary, Python and child processes for the tests that run real programs.
+        .target(name: "ProcessSupport", path: "Tests/ProcessSupport"),
+        .testTarget(name: "DaemonTests", dependencies: ["FuzzSupport", "ProcessSupport", "Daemon", "Sensors", "Recording", "Mixture", "Wire",
                                                       .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "NumPyIO", "Recording", "Sensors"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["ProcessSupport", "Evaluation", "NumPyIO", "Recording", "Sensors"]),
         .testTarget(name: "EngineTests", dependencies: ["FuzzSupport", "Engine", "CKernels", "NumPyIO"]),
         .testTarget(name: "MixtureTests", dependencies: ["FuzzSupport", "Mixture", "NumPyIO", "Sensors", "Scenes"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording"]),

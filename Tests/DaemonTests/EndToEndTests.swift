@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Testing
 import Wire
+import ProcessSupport
 
 @Suite("Daemon end to end", .serialized)
 struct EndToEndTests {
@@ -31,7 +32,7 @@ struct EndToEndTests {
             deadline_ms = 60000
 
             """.write(to: config, atomically: true, encoding: .utf8)
-        let daemon = try DaemonProcess(try DaemonFixtures.moeseg(), [
+        let daemon = try ChildProcess(try MoesegTools.moeseg(), [
             "run", "--config", config.path, "--source", "replay:\(recording)", "--model", model, "--endpoint", endpoint,
             "--stream", "e2e",
         ])
@@ -95,9 +96,9 @@ struct EndToEndTests {
         late.close()
 
         // The Python client (tools/client) decodes the same stream.
-        let python = try DaemonFixtures.python()
-        let (status, out, err) = try DaemonFixtures.runToEnd(python, [
-            DaemonFixtures.packageRoot.appendingPathComponent("tools/client/check_stream.py").path,
+        let python = try MoesegTools.python()
+        let (status, out, err) = try ChildProcess.run(python, [
+            MoesegTools.packageRoot.appendingPathComponent("tools/client/check_stream.py").path,
             "--endpoint", endpoint, "--count", "600", "--expect-topics", "seg,unc,ood,status,meta",
             "--meta-within-ms", "1000", "--timeout", "30",
         ])
@@ -115,7 +116,7 @@ struct EndToEndTests {
     @Test func badInputGivesOneErrorLine() throws {
         let directory = try DaemonFixtures.temporaryDirectory("bad")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let moeseg = try DaemonFixtures.moeseg()
+        let moeseg = try MoesegTools.moeseg()
         let config = directory.appendingPathComponent("bad.toml").path
         try "[budget]\ndeadline_ms = -5\n[camera]\n".write(toFile: config, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
@@ -127,7 +128,7 @@ struct EndToEndTests {
             (["run", "--stream", "a/b"], "--stream"),
         ]
         for (arguments, expected) in cases {
-            let (status, _, err) = try DaemonFixtures.runToEnd(moeseg, arguments, environment: ["MOESEG_MODEL_DIR": directory.path])
+            let (status, _, err) = try ChildProcess.run(moeseg, arguments, environment: ["MOESEG_MODEL_DIR": directory.path])
             #expect(status == 1, "\(arguments): \(err)")
             #expect(err.contains(expected), "\(arguments): \(err)")
             #expect(err.split(separator: "\n").allSatisfy { $0.hasPrefix("moeseg: error: ") }, "\(arguments): \(err)")

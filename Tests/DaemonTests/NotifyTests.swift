@@ -2,6 +2,7 @@ import Daemon
 import Foundation
 import Glibc
 import Testing
+import ProcessSupport
 
 /// A datagram socket standing in for systemd's notification socket.
 final class NotifySocket {
@@ -21,7 +22,7 @@ final class NotifySocket {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
-        guard fd >= 0, bound == 0 else { throw DaemonFixtures.Failure(description: "cannot bind \(path): errno \(errno)") }
+        guard fd >= 0, bound == 0 else { throw MoesegTools.Failure(description: "cannot bind \(path): errno \(errno)") }
     }
 
     deinit {
@@ -66,7 +67,7 @@ struct NotifyTests {
         let config = directory.appendingPathComponent("notify.toml")
         try "[budget]\ndeadline_ms = 60000\n".write(to: config, atomically: true, encoding: .utf8)
         let server = try NotifySocket(path: socketPath)
-        let daemon = try DaemonProcess(try DaemonFixtures.moeseg(), [
+        let daemon = try ChildProcess(try MoesegTools.moeseg(), [
             "run", "--config", config.path, "--source", "replay:\(recording)", "--model", model,
             "--endpoint", "ipc://\(directory.path)/pub.sock", "--stream", "notifytest",
         ], environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "400000"])

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Recording
 import Testing
+import ProcessSupport
 
 /// Where `moeseg record` may write, with what permissions, and what a write error does.
 @Suite("moeseg record output file", .serialized)
@@ -16,7 +17,7 @@ struct RecordOutputTests {
         try Data("precious".utf8).write(to: URL(fileURLWithPath: target))
         let out = directory.appendingPathComponent("out.mcap").path
         #expect(symlink(target, out) == 0)
-        let (status, _, err) = try DaemonFixtures.runToEnd(try DaemonFixtures.moeseg(), [
+        let (status, _, err) = try ChildProcess.run(try MoesegTools.moeseg(), [
             "record", "--source", Self.smallSource, "--out", out, "--max-frames", "3", "--max-rate",
         ])
         #expect(status != 0)
@@ -31,7 +32,7 @@ struct RecordOutputTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("pipe.mcap").path
         #expect(mkfifo(out, 0o600) == 0)
-        let recorder = try DaemonProcess(try DaemonFixtures.moeseg(), [
+        let recorder = try ChildProcess(try MoesegTools.moeseg(), [
             "record", "--source", Self.smallSource, "--out", out, "--max-frames", "3", "--max-rate",
         ])
         #expect(recorder.waitUntilExit(timeout: 30), "moeseg record hung on a FIFO")
@@ -82,7 +83,7 @@ struct RecordOutputTests {
         #expect(!scanned.issues.contains { $0.message.contains("bytes are lost") }, "\(scanned.issues)")
 
         let recovered = directory.appendingPathComponent("recovered.mcap").path
-        let (status, line, err) = try DaemonFixtures.runToEnd(try DaemonFixtures.moeseg(), ["recover", out, recovered])
+        let (status, line, err) = try ChildProcess.run(try MoesegTools.moeseg(), ["recover", out, recovered])
         #expect(status == 0, "\(err)")
         #expect(line.hasPrefix("recovered \(kept.count) messages on 2 channels"), "\(line)")
         let report = try RecordingChecks.mcapCheck(recovered)

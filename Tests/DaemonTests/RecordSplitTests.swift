@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Recording
 import Testing
+import ProcessSupport
 
 /// `moeseg record --split-size / --split-duration`: parts that are each a complete file, with
 /// no frame lost or written twice at a boundary.
@@ -58,7 +59,7 @@ struct RecordSplitTests {
         let directory = try DaemonFixtures.temporaryDirectory("split-size")
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("drive.mcap").path
-        let (status, _, err) = try DaemonFixtures.runToEnd(try DaemonFixtures.moeseg(), [
+        let (status, _, err) = try ChildProcess.run(try MoesegTools.moeseg(), [
             "record", "--source", "synthetic:urban?width=64&height=32", "--out", out, "--max-frames", "60", "--max-rate",
             "--split-size", "64KiB",
         ])
@@ -78,7 +79,7 @@ struct RecordSplitTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("drive.mcap").path
         // 20 frames/s for 1.2 s in parts of 300 ms: about 6 frames each.
-        let (status, _, err) = try DaemonFixtures.runToEnd(try DaemonFixtures.moeseg(), [
+        let (status, _, err) = try ChildProcess.run(try MoesegTools.moeseg(), [
             "record", "--source", "synthetic:urban?width=64&height=32&fps=20", "--out", out, "--max-frames", "24",
             "--split-duration", "300ms",
         ])
@@ -100,7 +101,7 @@ struct RecordSplitTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = try DaemonFixtures.model(in: directory)
         let out = directory.appendingPathComponent("drive.mcap").path
-        let (status, _, err) = try DaemonFixtures.runToEnd(try DaemonFixtures.moeseg(), [
+        let (status, _, err) = try ChildProcess.run(try MoesegTools.moeseg(), [
             "record", "--source", "synthetic:urban?width=128&height=64", "--out", out, "--max-frames", "6", "--max-rate",
             "--with-results", "--model", model, "--endpoint", "ipc://\(directory.path)/split.sock", "--stream", "sp",
             "--split-size", "4096",
@@ -129,7 +130,7 @@ struct RecordSplitTests {
             (["--split-duration", "5 fortnights"], "unknown unit 'fortnights'"),
         ]
         for (arguments, phrase) in cases {
-            let (status, _, err) = try DaemonFixtures.runToEnd(try DaemonFixtures.moeseg(), [
+            let (status, _, err) = try ChildProcess.run(try MoesegTools.moeseg(), [
                 "record", "--source", "synthetic:urban?width=64&height=32", "--out", out, "--max-frames", "2", "--max-rate",
             ] + arguments)
             #expect(status != 0)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import ProcessSupport
 
 @Suite("moeseg record", .serialized)
 struct RecordTests {
@@ -11,7 +12,7 @@ struct RecordTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = try DaemonFixtures.model(in: directory)
         let out = directory.appendingPathComponent("live.mcap").path
-        let recorder = try DaemonProcess(try DaemonFixtures.moeseg(), [
+        let recorder = try ChildProcess(try MoesegTools.moeseg(), [
             "record", "--source", "synthetic:highway", "--out", out, "--with-results", "--model", model,
             "--endpoint", "ipc://\(directory.path)/rec.sock", "--stream", "rec",
         ])
@@ -22,8 +23,8 @@ struct RecordTests {
         #expect(exited && recorder.status == 0, "\(recorder.stderr)")
         #expect(seconds < 2)
 
-        let (status, json, err) = try DaemonFixtures.runToEnd(try DaemonFixtures.python(), [
-            DaemonFixtures.packageRoot.appendingPathComponent("tools/mcap_check.py").path, out, "--no-messages",
+        let (status, json, err) = try ChildProcess.run(try MoesegTools.python(), [
+            MoesegTools.packageRoot.appendingPathComponent("tools/mcap_check.py").path, out, "--no-messages",
         ])
         #expect(status == 0, "mcap_check: \(err) \(json.prefix(2000))")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
@@ -48,11 +49,11 @@ struct RecordTests {
         let directory = try DaemonFixtures.temporaryDirectory("record-frames")
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("frames.mcap").path
-        let (status, _, err) = try DaemonFixtures.runToEnd(try DaemonFixtures.moeseg(), [
+        let (status, _, err) = try ChildProcess.run(try MoesegTools.moeseg(), [
             "record", "--source", "synthetic:urban", "--out", out, "--max-frames", "12", "--max-rate",
         ], environment: ["MOESEG_MODEL_DIR": "/nonexistent"])
         #expect(status == 0, "\(err)")
-        let (_, replayOut, _) = try DaemonFixtures.runToEnd(try DaemonFixtures.moeseg(), ["inspect", out])
+        let (_, replayOut, _) = try ChildProcess.run(try MoesegTools.moeseg(), ["inspect", out])
         #expect(replayOut.contains("/camera/image   12 msgs") && replayOut.contains("/camera/labels  12 msgs"), "\(replayOut)")
     }
 }

@@ -1,16 +1,17 @@
 import Foundation
 import Glibc
 import Testing
+import ProcessSupport
 
 /// Helpers for the tests that check the files `moeseg record` and `moeseg recover` write.
 enum RecordingChecks {
     /// tools/mcap_check.py's JSON report on `path` (the Python `mcap` package's view).
     static func mcapCheck(_ path: String, messages: Bool = false) throws -> [String: Any] {
-        let (_, json, err) = try DaemonFixtures.runToEnd(try DaemonFixtures.python(), [
-            DaemonFixtures.packageRoot.appendingPathComponent("tools/mcap_check.py").path, path,
+        let (_, json, err) = try ChildProcess.run(try MoesegTools.python(), [
+            MoesegTools.packageRoot.appendingPathComponent("tools/mcap_check.py").path, path,
         ] + (messages ? [] : ["--no-messages"]))
         guard let report = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
-            throw DaemonFixtures.Failure(description: "mcap_check.py gave no JSON for \(path): \(err)")
+            throw MoesegTools.Failure(description: "mcap_check.py gave no JSON for \(path): \(err)")
         }
         return report
     }
@@ -32,8 +33,8 @@ enum RecordingChecks {
     }
 
     /// Starts `moeseg args...` under /bin/sh after `prelude` (e.g. `ulimit -f 100`, `umask 0`).
-    static func moesegInShell(_ prelude: String, _ arguments: [String], environment: [String: String]? = nil) throws -> DaemonProcess {
-        try DaemonProcess("/bin/sh", ["-c", "\(prelude); exec \"$0\" \"$@\"", try DaemonFixtures.moeseg()] + arguments,
+    static func moesegInShell(_ prelude: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ChildProcess {
+        try ChildProcess("/bin/sh", ["-c", "\(prelude); exec \"$0\" \"$@\"", try MoesegTools.moeseg()] + arguments,
                           environment: environment)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Recording
 import Testing
+import ProcessSupport
 
 /// `moeseg recover` on what a real crash leaves behind.
 @Suite("moeseg recover", .serialized)
@@ -12,7 +13,7 @@ struct RecoverCommandTests {
         let directory = try DaemonFixtures.temporaryDirectory("recover-kill")
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("killed.mcap").path
-        let recorder = try DaemonProcess(try DaemonFixtures.moeseg(), [
+        let recorder = try ChildProcess(try MoesegTools.moeseg(), [
             "record", "--source", "synthetic:urban?width=128&height=64", "--out", out, "--max-rate",
         ])
         // Three 1 MiB chunks and some of the fourth.
@@ -29,7 +30,7 @@ struct RecoverCommandTests {
         let complete = scanned.messages().map { "\(topics[$0.channelId] ?? "?") \($0.sequence) \($0.logTime)" }.sorted()
 
         let recovered = directory.appendingPathComponent("recovered.mcap").path
-        let (status, line, err) = try DaemonFixtures.runToEnd(try DaemonFixtures.moeseg(), ["recover", out, recovered])
+        let (status, line, err) = try ChildProcess.run(try MoesegTools.moeseg(), ["recover", out, recovered])
         #expect(status == 0, "\(err)")
         #expect(line.hasPrefix("recovered \(complete.count) messages on 2 channels from \(scanned.chunks.count) chunks into \(recovered)"),
                 "\(line)")
@@ -40,7 +41,7 @@ struct RecoverCommandTests {
         #expect(report["ok"] as? Bool == true, "\(report["errors"] ?? "")")
         #expect(report["has_summary"] as? Bool == true)
         #expect(RecordingChecks.messages(report).sorted() == complete)
-        let (pyStatus, pyOut, pyErr) = try DaemonFixtures.runToEnd(try DaemonFixtures.python(), ["-c", """
+        let (pyStatus, pyOut, pyErr) = try ChildProcess.run(try MoesegTools.python(), ["-c", """
             import sys
             from mcap.reader import make_reader
             with open(sys.argv[1], "rb") as f:
@@ -71,7 +72,7 @@ struct RecoverCommandTests {
             ([recording, out, "--compression", "lz4"], "--compression must be zstd or none"),
         ]
         for (arguments, phrase) in cases {
-            let (status, _, err) = try DaemonFixtures.runToEnd(try DaemonFixtures.moeseg(), ["recover"] + arguments)
+            let (status, _, err) = try ChildProcess.run(try MoesegTools.moeseg(), ["recover"] + arguments)
             #expect(status != 0, "\(arguments)")
             let errors = RecordingChecks.errorLines(err)
             #expect(errors.count == 1 && errors.first?.contains(phrase) == true, "\(arguments): \(err)")

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import ProcessSupport
 
 /// Issue 13.2: the daemon's signals are blocked in every thread (also those libraries start
 /// before main), stray signals do not kill it, a SIGTERM during start-up stops it cleanly and a
@@ -24,7 +25,7 @@ struct SignalTests {
         }
     }
 
-    static func waitForLog(_ daemon: DaemonProcess, _ text: String, timeout: Double) -> Bool {
+    static func waitForLog(_ daemon: ChildProcess, _ text: String, timeout: Double) -> Bool {
         let end = Date().addingTimeInterval(timeout)
         while Date() < end, daemon.process.isRunning {
             if daemon.stderr.contains(text) { return true }
@@ -36,7 +37,7 @@ struct SignalTests {
     @Test func everyThreadBlocksAndStraySignalsDoNotKill() throws {
         let directory = try DaemonFixtures.temporaryDirectory("signals")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let daemon = try DaemonProcess(try DaemonFixtures.moeseg(), [
+        let daemon = try ChildProcess(try MoesegTools.moeseg(), [
             "run", "--source", "synthetic:urban", "--model", try DaemonFixtures.model(in: directory),
             "--endpoint", "ipc://\(directory.path)/sig.sock", "--stream", "sig",
         ])
@@ -83,7 +84,7 @@ struct SignalTests {
         let model = try DaemonFixtures.model(in: directory)
         for attempt in 0..<3 {
             let start = Date()
-            let daemon = try DaemonProcess(try DaemonFixtures.moeseg(), [
+            let daemon = try ChildProcess(try MoesegTools.moeseg(), [
                 "run", "--source", "synthetic:urban", "--model", model,
                 "--endpoint", "ipc://\(directory.path)/early\(attempt).sock", "--stream", "early",
             ])

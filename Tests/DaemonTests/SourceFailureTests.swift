@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import Wire
+import ProcessSupport
 
 /// Issue 13.3 and 13.4: a recording damaged while it is replayed, and a camera that is not
 /// there or is not a camera, are logged and published, and the first ends the run with a failure.
@@ -24,7 +25,7 @@ struct SourceFailureTests {
         let recording = try DaemonFixtures.recording(in: directory, frames: 60)
         let endpoint = "ipc://\(directory.path)/damage.sock"
         // The embedded default loops a replay (replay_at_end = "loop").
-        let daemon = try DaemonProcess(try DaemonFixtures.moeseg(), [
+        let daemon = try ChildProcess(try MoesegTools.moeseg(), [
             "run", "--source", "replay:\(recording)", "--model", try DaemonFixtures.model(in: directory),
             "--endpoint", endpoint, "--stream", "damage",
         ])
@@ -52,7 +53,7 @@ struct SourceFailureTests {
         let directory = try DaemonFixtures.temporaryDirectory("v4l2")
         defer { try? FileManager.default.removeItem(at: directory) }
         let endpoint = "ipc://\(directory.path)/cam.sock"
-        let daemon = try DaemonProcess(try DaemonFixtures.moeseg(), [
+        let daemon = try ChildProcess(try MoesegTools.moeseg(), [
             "run", "--source", "v4l2:\(device)?wait=true", "--model", try DaemonFixtures.model(in: directory),
             "--endpoint", endpoint, "--stream", "cam",
         ])

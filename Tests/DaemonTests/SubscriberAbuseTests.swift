@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import ProcessSupport
 
 /// Issue 13.1 end to end: the daemon's memory while tcp peers send an oversized subscription
 /// or declare 4 GiB messages (before ZMQ_MAXMSGSIZE: +380 MB and +1.7 GB).
@@ -35,7 +36,7 @@ struct SubscriberAbuseTests {
         let directory = try DaemonFixtures.temporaryDirectory("abuse")
         defer { try? FileManager.default.removeItem(at: directory) }
         let endpoint = "tcp://127.0.0.1:\(Self.freePort())"
-        let daemon = try DaemonProcess(try DaemonFixtures.moeseg(), [
+        let daemon = try ChildProcess(try MoesegTools.moeseg(), [
             "run", "--source", "synthetic:urban", "--model", try DaemonFixtures.model(in: directory),
             "--endpoint", endpoint, "--stream", "abuse",
         ])
@@ -44,8 +45,8 @@ struct SubscriberAbuseTests {
         usleep(500_000)
         let before = Self.residentMegabytes(daemon.pid)
 
-        let peer = try DaemonProcess(try DaemonFixtures.python(), [
-            DaemonFixtures.packageRoot.appendingPathComponent("tools/client/abusive_peer.py").path, endpoint, mode, "\(argument)",
+        let peer = try ChildProcess(try MoesegTools.python(), [
+            MoesegTools.packageRoot.appendingPathComponent("tools/client/abusive_peer.py").path, endpoint, mode, "\(argument)",
         ])
         defer { if peer.process.isRunning { _ = peer.stop(signal: SIGKILL) } }
         var peak = before

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ProcessSupport
 
 /// `moeseg calibrate`: thresholds at the target rate on the in-distribution drives, written
 /// into the base config without touching its other sections.
@@ -9,17 +10,17 @@ struct CalibrateCommandTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moeseg-cal-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let moeseg = try CommandLineTools.moeseg()
+        let moeseg = try MoesegTools.moeseg()
         var drives: [String] = []
         for (domain, seed) in [("highway", 41), ("urban", 42), ("ambiguous", 43)] {
             let path = dir.appendingPathComponent("\(domain).mcap").path
-            #expect(try CommandLineTools.run(moeseg, ["synth", "--domain", domain, "--frames", "20", "--seed", "\(seed)",
+            #expect(try ChildProcess.run(moeseg, ["synth", "--domain", domain, "--frames", "20", "--seed", "\(seed)",
                                                       "--size", "256x128", "--out", path]).status == 0)
             drives.append(path)
         }
         let out = dir.appendingPathComponent("fitted.toml").path
-        let model = CommandLineTools.root.appendingPathComponent("models/demo/moe-simple-int8").path
-        let run = try CommandLineTools.run(moeseg, ["calibrate", "--model", model, "--data", "\(drives[0]),\(drives[1])",
+        let model = MoesegTools.packageRoot.appendingPathComponent("models/demo/moe-simple-int8").path
+        let run = try ChildProcess.run(moeseg, ["calibrate", "--model", model, "--data", "\(drives[0]),\(drives[1])",
                                                     "--ood", drives[2], "--target-fpr", "0.1", "--temperature-frames", "6", "--out", out])
         #expect(run.status == 0, "\(run.err)")
         // "mean_mi: threshold T, ID frames flagged X %, OOD frames flagged Y %" per enabled score.
@@ -31,7 +32,7 @@ struct CalibrateCommandTests {
         }
 
         let written = try String(contentsOfFile: out, encoding: .utf8)
-        let base = try String(contentsOf: CommandLineTools.root.appendingPathComponent("config/moeseg.toml"), encoding: .utf8)
+        let base = try String(contentsOf: MoesegTools.packageRoot.appendingPathComponent("config/moeseg.toml"), encoding: .utf8)
         // Everything but [ood] and [model] temperature stays as it was.
         func withoutOOD(_ text: String) -> [Substring] {
             var keep: [Substring] = [], inOOD = false
@@ -62,13 +63,13 @@ struct CalibrateCommandTests {
         #expect(written.components(separatedBy: "[ood]").count == 2)
         #expect(written.contains("# Fitted by `moeseg calibrate --target-fpr 0.1` on 40 in-distribution frames of highway.mcap, urban.mcap"))
         // The daemon loads it (validation runs before anything starts).
-        let check = try CommandLineTools.run(moeseg, ["run", "--config", out, "--max-frames", "1", "--source", "synthetic:urban?fps=max",
+        let check = try ChildProcess.run(moeseg, ["run", "--config", out, "--max-frames", "1", "--source", "synthetic:urban?fps=max",
                                                       "--model", model, "--endpoint", "ipc://\(dir.path)/cal.sock"])
         #expect(check.status == 0, "\(check.err)")
 
         // With routing samples on, routing_mi is fitted too (written, left as enabled as the base had it).
         let routed = dir.appendingPathComponent("routed.toml").path
-        let withSamples = try CommandLineTools.run(moeseg, ["calibrate", "--model", model, "--data", "\(drives[0]),\(drives[1])",
+        let withSamples = try ChildProcess.run(moeseg, ["calibrate", "--model", model, "--data", "\(drives[0]),\(drives[1])",
                                                             "--ood", drives[2], "--target-fpr", "0.1", "--temperature-frames", "4",
                                                             "--routing-samples", "4", "--out", routed])
         #expect(withSamples.status == 0, "\(withSamples.err)")
@@ -79,11 +80,11 @@ struct CalibrateCommandTests {
         #expect(routedText.contains("\nrouting_samples = 4\n"))
         let miThreshold = routedMI.dropFirst("routing_mi: threshold ".count).split(separator: ",")[0]
         #expect(routedText.contains("\nrouting_mi = \(miThreshold)\n"), "\(routedText)")
-        let check2 = try CommandLineTools.run(moeseg, ["run", "--config", routed, "--max-frames", "1", "--source", "synthetic:urban?fps=max",
+        let check2 = try ChildProcess.run(moeseg, ["run", "--config", routed, "--max-frames", "1", "--source", "synthetic:urban?fps=max",
                                                        "--model", model, "--endpoint", "ipc://\(dir.path)/cal2.sock"])
         #expect(check2.status == 0, "\(check2.err)")
 
-        let bad = try CommandLineTools.run(moeseg, ["calibrate", "--data", drives[0], "--target-fpr", "1.5", "--out", out])
+        let bad = try ChildProcess.run(moeseg, ["calibrate", "--data", drives[0], "--target-fpr", "1.5", "--out", out])
         #expect(bad.status == 1 && bad.err.contains("--target-fpr must be in [0, 1)") && bad.err.split(separator: "\n").count == 1, "\(bad.err)")
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Recording
 import Testing
+import ProcessSupport
 
 /// `moeseg corrupt` end to end: the real binary on a tiny recording, read back with the
 /// Swift reader; and its one-line errors.
@@ -50,7 +51,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = try Self.tinyRecording(in: directory)
         let output = directory.appendingPathComponent("fog.mcap").path
-        let (status, stdout, stderr) = try CommandLineTools.run(CommandLineTools.moeseg(), ["corrupt", "--kind", "fog", "--severity", "3", "--seed", "5",
+        let (status, stdout, stderr) = try ChildProcess.run(MoesegTools.moeseg(), ["corrupt", "--kind", "fog", "--severity", "3", "--seed", "5",
                                                      input.path, output])
         #expect(status == 0, "moeseg corrupt failed: \(stderr)")
         #expect(stdout.split(separator: "\n").count == 1, "expected one summary line, got: \(stdout)")
@@ -90,7 +91,7 @@ import Testing
             (["--kind", "fog", "--severity", "2", input, input], "must not be the input"),
         ]
         for (arguments, message) in cases {
-            let (status, _, stderr) = try CommandLineTools.run(CommandLineTools.moeseg(), ["corrupt"] + arguments)
+            let (status, _, stderr) = try ChildProcess.run(MoesegTools.moeseg(), ["corrupt"] + arguments)
             #expect(status == 1, "\(arguments): exit \(status)")
             let lines = stderr.split(separator: "\n")
             #expect(lines.count == 1 && stderr.contains(message), "\(arguments): stderr was \(stderr)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ProcessSupport
 
 /// `moeseg eval` end to end against tools/eval/eval_reference.py (numpy, written from
 /// docs/evaluation.md), and `--state` / `--merge` against a single run.
@@ -9,19 +10,19 @@ struct EvalCommandTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moeseg-eval-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let moeseg = try CommandLineTools.moeseg()
-        let model = CommandLineTools.root.appendingPathComponent("models/demo/moe-simple").path
+        let moeseg = try MoesegTools.moeseg()
+        let model = MoesegTools.packageRoot.appendingPathComponent("models/demo/moe-simple").path
         var drives: [String] = []
         for (domain, seed) in [("urban", 31), ("highway", 32), ("ambiguous", 33)] {
             let path = dir.appendingPathComponent("\(domain).mcap").path
-            let synth = try CommandLineTools.run(moeseg, ["synth", "--domain", domain, "--frames", "6", "--seed", "\(seed)",
+            let synth = try ChildProcess.run(moeseg, ["synth", "--domain", domain, "--frames", "6", "--seed", "\(seed)",
                                               "--size", "256x128", "--out", path])
             #expect(synth.status == 0, "\(synth.err)")
             drives.append(path)
         }
         let dump = dir.appendingPathComponent("dump").path
         let report = dir.appendingPathComponent("report.json").path
-        let eval = try CommandLineTools.run(moeseg, ["eval", "--model", model, "--data", "\(drives[0]),\(drives[1])", "--ood", drives[2],
+        let eval = try ChildProcess.run(moeseg, ["eval", "--model", model, "--data", "\(drives[0]),\(drives[1])", "--ood", drives[2],
                                          "--routing-samples", "3", "--dump", dump, "--json", report,
                                          "--report", dir.appendingPathComponent("page").path])
         #expect(eval.status == 0, "\(eval.err)")
@@ -36,7 +37,7 @@ struct EvalCommandTests {
         let maps = try #require(object["maps"] as? [String: Any])
         #expect(Set(maps.keys).isSuperset(of: ["pe_weighted", "mi_weighted", "ev", "gate_entropy", "routing_mi"]), "\(maps.keys)")
 
-        let reference = try CommandLineTools.run(try CommandLineTools.python(), [CommandLineTools.root.appendingPathComponent("tools/eval/eval_reference.py").path,
+        let reference = try ChildProcess.run(try MoesegTools.python(), [MoesegTools.packageRoot.appendingPathComponent("tools/eval/eval_reference.py").path,
                                                        dump, report, "--tolerance", "1e-4"])
         #expect(reference.status == 0, "\(reference.out)\(reference.err)")
         #expect(reference.out.contains("\"problems\": []"), "\(reference.out)")
@@ -45,12 +46,12 @@ struct EvalCommandTests {
         var states: [String] = []
         for (i, drive) in drives.enumerated() where i < 2 {
             let state = dir.appendingPathComponent("s\(i).json").path
-            let part = try CommandLineTools.run(moeseg, ["eval", "--model", model, "--data", drive, "--routing-samples", "3",
+            let part = try ChildProcess.run(moeseg, ["eval", "--model", model, "--data", drive, "--routing-samples", "3",
                                              "--state", state, "--json", dir.appendingPathComponent("r\(i).json").path])
             #expect(part.status == 0, "\(part.err)")
             states.append(state)
         }
-        let merged = try CommandLineTools.run(moeseg, ["eval", "--merge"] + states + ["--json", "-"])
+        let merged = try ChildProcess.run(moeseg, ["eval", "--merge"] + states + ["--json", "-"])
         #expect(merged.status == 0, "\(merged.err)")
         let mergedObject = try #require(try JSONSerialization.jsonObject(with: Data(merged.out.utf8)) as? [String: Any])
         #expect(abs((mergedObject["miou"] as? Double ?? -1) - (object["miou"] as? Double ?? -2)) < 1e-12)
@@ -61,7 +62,7 @@ struct EvalCommandTests {
                                      (["eval", "--model", model], "--data needs"),
                                      (["eval", "--merge", drives[0]], "is not a moeseg eval state"),
                                      (["eval", "--model", model, "--data", dir.appendingPathComponent("none.mcap").path], "none.mcap")] {
-            let bad = try CommandLineTools.run(moeseg, arguments)
+            let bad = try ChildProcess.run(moeseg, arguments)
             #expect(bad.status != 0 && bad.err.contains(message) && bad.err.split(separator: "\n").count == 1, "\(arguments): \(bad.err)")
         }
     }
@@ -74,14 +75,14 @@ struct EvalCorruptionTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moeseg-evc-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let moeseg = try CommandLineTools.moeseg()
+        let moeseg = try MoesegTools.moeseg()
         let drive = dir.appendingPathComponent("urban.mcap").path
-        #expect(try CommandLineTools.run(moeseg, ["synth", "--domain", "urban", "--frames", "4", "--seed", "51",
+        #expect(try ChildProcess.run(moeseg, ["synth", "--domain", "urban", "--frames", "4", "--seed", "51",
                                                   "--size", "256x128", "--out", drive]).status == 0)
-        let model = CommandLineTools.root.appendingPathComponent("models/demo/moe-simple-int8").path
+        let model = MoesegTools.packageRoot.appendingPathComponent("models/demo/moe-simple-int8").path
         func miou(_ extra: [String]) throws -> Double {
             let out = dir.appendingPathComponent("r\(extra.count).json").path
-            let run = try CommandLineTools.run(moeseg, ["eval", "--model", model, "--data", drive, "--json", out] + extra)
+            let run = try ChildProcess.run(moeseg, ["eval", "--model", model, "--data", drive, "--json", out] + extra)
             #expect(run.status == 0, "\(run.err)")
             let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any]
             return object?["miou"] as? Double ?? -1
@@ -91,7 +92,7 @@ struct EvalCorruptionTests {
         #expect(noisy < clean - 0.05, "clean \(clean), gaussian_noise 5 \(noisy)")
         for (arguments, message) in [(["--corruption", "smog"], "unknown corruption 'smog'"),
                                      (["--corruption", "fog", "--severity", "6"], "--severity must be 1-5")] {
-            let bad = try CommandLineTools.run(moeseg, ["eval", "--model", model, "--data", drive] + arguments)
+            let bad = try ChildProcess.run(moeseg, ["eval", "--model", model, "--data", drive] + arguments)
             #expect(bad.status == 1 && bad.err.contains(message) && bad.err.split(separator: "\n").count == 1, "\(bad.err)")
         }
     }
