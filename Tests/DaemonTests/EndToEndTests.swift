@@ -45,7 +45,7 @@ struct EndToEndTests {
         var mapNames = Set<String>()
         var meta: Moeseg_V1_Meta?
         let end = Date().addingTimeInterval(60)
-        while Date() < end, (counts[.status] ?? 0) < 2 || (counts[.segmentation] ?? 0) < 10 {
+        while Date() < end, (counts[.status] ?? 0) < 2 || (counts[.segmentation] ?? 0) < 10 || (counts[.verdict] ?? 0) < 10 {
             guard let message = try subscriber.receive(timeout: 0.5) else { continue }
             counts[message.kind, default: 0] += 1
             switch message.payload {
