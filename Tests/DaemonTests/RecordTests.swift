@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
-import Testing
 import ProcessSupport
+import Testing
+import Wire
 
 @Suite("moeseg record", .serialized)
 struct RecordTests {
@@ -18,7 +19,12 @@ struct RecordTests {
         ])
         let end = Date().addingTimeInterval(60)
         while Date() < end, !recorder.stderr.contains("first frame published") { usleep(50_000) }
-        usleep(1_500_000)
+        // Record until six more results were published rather than for a fixed time, so a slow
+        // machine (or a sanitizer build) still leaves enough frames to check.
+        let subscriber = try Subscriber(endpoint: "ipc://\(directory.path)/rec.sock", topics: ["rec/seg"])
+        var published = 0
+        while published < 6, Date() < end { if try subscriber.receive(timeout: 0.5) != nil { published += 1 } }
+        subscriber.close()
         let (exited, seconds) = recorder.stop(signal: SIGTERM)
         #expect(exited && recorder.status == 0, "\(recorder.stderr)")
         #expect(seconds < 2)
