@@ -1,4 +1,5 @@
 import Foundation
+import FuzzSupport
 @testable import Mixture
 import Sensors
 import Testing
@@ -119,14 +120,7 @@ struct PreprocessorTests {
     }
 
     @Test func matchesTheReferenceBitForBitForEveryFormatSizeAndRowSplit() throws {
-        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> UInt64 {
-            seed &+= 0x9E37_79B9_7F4A_7C15
-            var z = seed
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random = FuzzSupport.SplitMix64(state: 0x9E37_79B9_7F4A_7C15)
         let bgrModel = MixtureManifest.Input(width: 13, height: 7, color: .bgr, scale: 1.0 / 255,
                                              mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
         var cases = 0
@@ -135,7 +129,7 @@ struct PreprocessorTests {
                 for input in [Self.input, bgrModel] {
                     var frame = Frame()
                     frame.reshape(width: w, height: h, format: format)
-                    for i in frame.pixels.indices { frame.pixels[i] = UInt8(truncatingIfNeeded: next()) }
+                    for i in frame.pixels.indices { frame.pixels[i] = UInt8(truncatingIfNeeded: random.next()) }
                     let want = Self.reference(frame, input)
                     for parts in [1, 2, 3] {
                         let pre = Preprocessor(input: input, parts: parts)
